@@ -1,0 +1,443 @@
+"""Plumbing shared by LSTMRegressor and LSTMClassifier.
+
+The estimator keeps flat hyperparameters and builds a skorch net inside ``fit``
+(composition, not inheritance). After training it keeps the torch module, the
+optimizer's state and the random-number state, so ``partial_fit`` and
+``warm_start`` continue exactly where the last call stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_array, check_consistent_length, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._data import BatchIterator, SequenceDataset, TailSplit, normalised_weights
+from ._network import LSTMNetwork
+from ._sequences import left_align, pad_ragged, to_3d
+from ._training import Monitor, ProgressBar, SequenceNet
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+# parameters that shape the module; a warm start cannot change them
+ARCHITECTURE = ("hidden_size", "num_layers", "bidirectional", "pooling")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite; the last good weights are kept."""
+
+
+class _BaseLSTM(BaseEstimator):
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "pooling": [StrOptions({"last", "mean", "max"})],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "clip_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_size=64,
+        *,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        pooling="last",
+        max_epochs=100,
+        batch_size=32,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        clip_grad_norm=None,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.pooling = pooling
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.clip_grad_norm = clip_grad_norm
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # Subclasses provide ``_criterion()`` (a torch loss with reduction="none"),
+    # ``_check_targets(y, reset)`` (validates y; on reset learns the targets'
+    # description and sets ``_n_model_outputs``) and ``_finish_targets(y,
+    # weight, reset)`` (turns kept targets and weights into training tensors).
+
+    # -- scikit-learn protocol ---------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        # NaN is accepted only as padding (all-NaN steps at either end of a
+        # sequence), not as missing values anywhere, so allow_nan stays False
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "module_")
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Training sequences; see the input conventions in the user guide.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss. Zero-weight samples are removed
+            before training.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        warm = self.warm_start and self.__sklearn_is_fitted__()
+        if warm:
+            self._check_same_architecture()
+        return self._train(X, y, sample_weight, reset=not warm, epochs=None)
+
+    def _partial_fit(self, X, y, sample_weight=None):
+        self._validate_params()
+        first = not self.__sklearn_is_fitted__()
+        return self._train(X, y, sample_weight, reset=first, epochs=1)
+
+    # -- training ----------------------------------------------------------------
+
+    def _train(self, X, y, sample_weight, *, reset, epochs):
+        values, lengths, y_enc, weight = self._validate_fit_data(
+            X, y, sample_weight, reset
+        )
+        if reset:
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+            self._seed = seed
+            self._rng_state = None
+            self.history_ = []
+        incremental = epochs is not None
+        dataset = SequenceDataset(values, lengths, y_enc, weight)
+        with _forked_rng(self._device()) as devices:
+            if self._rng_state is None:
+                torch.manual_seed(self._seed)
+                generator = torch.Generator().manual_seed(self._seed)
+            else:
+                generator = _restore_rng(self._rng_state, devices)
+            net = self._build_net(generator, incremental)
+            net.initialize()
+            if not reset:
+                net.module_.load_state_dict(self.module_.state_dict())
+                if incremental and self._optimizer_state is not None:
+                    net.optimizer_.load_state_dict(self._optimizer_state)
+            net.partial_fit(dataset, y=None, epochs=epochs or self.max_epochs)
+            self._rng_state = _save_rng(generator, devices)
+        self.module_ = net.module_
+        self._optimizer_state = net.optimizer_.state_dict()
+        self._record(net)
+        return self
+
+    def _build_net(self, generator, incremental):
+        monitor_key = "valid_loss" if self.early_stopping and not incremental else "train_loss"
+        callbacks = [
+            (
+                "monitor",
+                Monitor(
+                    key=monitor_key,
+                    tol=self.tol,
+                    patience=None if incremental else self.n_iter_no_change,
+                    restore_best=self.early_stopping and not incremental,
+                ),
+            )
+        ]
+        if self.clip_grad_norm is not None:
+            from skorch.callbacks import GradientNormClipping
+
+            callbacks.append(("clip", GradientNormClipping(self.clip_grad_norm)))
+        if self.verbose:
+            callbacks.append(
+                ("progress", ProgressBar(1 if incremental else self.max_epochs))
+            )
+        return SequenceNet(
+            module=LSTMNetwork,
+            module__input_size=self.n_channels_in_,
+            module__output_size=self._n_model_outputs,
+            module__hidden_size=self.hidden_size,
+            module__num_layers=self.num_layers,
+            module__bidirectional=self.bidirectional,
+            module__dropout=self.dropout,
+            module__pooling=self.pooling,
+            criterion=self._criterion(),
+            optimizer=OPTIMIZERS[self.optimizer],
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=self.shuffle,
+            iterator_train__generator=generator,
+            iterator_valid=BatchIterator,
+            train_split=(
+                TailSplit(self.validation_fraction)
+                if self.early_stopping and not incremental
+                else None
+            ),
+            callbacks=callbacks,
+            device=self._device(),
+            verbose=0,
+        )
+
+    def _record(self, net):
+        """Append the new epochs to ``history_`` and set the summary attributes."""
+        monitor = dict(net.callbacks_)["monitor"]
+        start = len(self.history_)
+        for i, row in enumerate(net.history):
+            if "train_loss" not in row or "dur" not in row:
+                continue  # an epoch that an interrupt cut short
+            entry = {"epoch": start + i + 1, "train_loss": float(row["train_loss"])}
+            if "valid_loss" in row:
+                entry["valid_loss"] = float(row["valid_loss"])
+            entry["dur"] = float(row["dur"])
+            self.history_.append(entry)
+        reason = monitor.stop_reason_
+        if reason == "diverged":
+            self.history_.pop()  # the non-finite epoch's weights were discarded
+        if self.history_ and reason in ("diverged", "interrupted", "converged"):
+            self.history_[-1]["stopped"] = reason
+        self.loss_curve_ = [h["train_loss"] for h in self.history_]
+        self.n_iter_ = len(self.history_)
+        key = "valid_loss" if self.early_stopping else "train_loss"
+        scores = [h[key] for h in self.history_ if key in h]
+        self.best_loss_ = min(scores) if scores else None
+        if reason == "diverged":
+            raise TrainingDivergedError(
+                f"The training loss became NaN or infinite in epoch {self.n_iter_ + 1}"
+                f"; the weights of epoch {self.n_iter_} were kept. Lower lr (now "
+                f"{self.lr}), set clip_grad_norm, or scale the inputs."
+            )
+        if reason == "interrupted":
+            warnings.warn(
+                f"Training was interrupted; the weights of the last finished epoch "
+                f"({self.n_iter_}) were kept.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+    # -- validation ----------------------------------------------------------------
+
+    def _validate_fit_data(self, X, y, sample_weight, reset):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        X = self._check_X(X, reset)
+        check_consistent_length(X, y)
+        values, lengths = left_align(X)
+        y = self._check_targets(y, reset)
+        weight = None
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            keep = sample_weight > 0
+            if not keep.any():
+                raise ValueError("sample_weight is zero for every sample.")
+            # zero weight means "not there": dropping keeps batches identical
+            values, lengths = values[keep], lengths[keep]
+            y, weight = y[keep], sample_weight[keep]
+        y, weight = self._finish_targets(y, weight, reset)
+        return values, lengths, y, normalised_weights(weight)
+
+    def _check_X(self, X, reset):
+        """Validate ``X`` and return it as a 3-D float array (NaN = padding)."""
+        X = pad_ragged(X)
+        kwargs = dict(
+            allow_nd=True,
+            ensure_all_finite="allow-nan",
+            dtype=[np.float64, np.float32],
+        )
+        steps = getattr(X, "shape", (0, 0))[1:2]
+        if reset or steps == (self.n_features_in_,):
+            X = validate_data(self, X, reset=reset, **kwargs)
+        else:
+            # the sequence length may differ from fit; all else is checked
+            X = check_array(X, **kwargs)
+        X = to_3d(X)
+        if reset:
+            self.n_channels_in_ = X.shape[2]
+        else:
+            self._check_channels(X)
+        return X
+
+    def _validate_X(self, X):
+        """Check ``X`` for prediction and return ``(values, lengths)``."""
+        check_is_fitted(self)
+        return left_align(self._check_X(X, reset=False))
+
+    def _check_channels(self, X):
+        if X.shape[2] != self.n_channels_in_:
+            raise ValueError(
+                f"X has {X.shape[2]} channels per time step (shape {X.shape}), but "
+                f"{type(self).__name__} was fitted with {self.n_channels_in_} "
+                "channels. The sequence length may change between fit and "
+                "predict; the channel count may not."
+            )
+
+    def _check_same_architecture(self):
+        fitted = self._fitted_params
+        changed = [p for p in ARCHITECTURE if getattr(self, p) != fitted[p]]
+        if changed:
+            raise ValueError(
+                f"warm_start=True cannot change {', '.join(changed)} of a fitted "
+                f"model (fitted with "
+                f"{', '.join(f'{p}={fitted[p]!r}' for p in changed)}); set "
+                "warm_start=False to train a new model."
+            )
+
+    @property
+    def _fitted_params(self):
+        net = self.module_
+        return {
+            "hidden_size": net.hidden_size,
+            "num_layers": net.lstm.num_layers,
+            "bidirectional": net.bidirectional,
+            "pooling": net.pooling,
+        }
+
+    # -- inference -----------------------------------------------------------------
+
+    def _forward(self, X):
+        """Raw network outputs for ``X`` as a float64 numpy array."""
+        values, lengths = self._validate_X(X)
+        dataset = SequenceDataset(values, lengths)
+        device = self._device()
+        module = self.module_.to(device)
+        module.eval()
+        outputs = []
+        with torch.inference_mode():
+            for batch, _ in BatchIterator(dataset, batch_size=max(self.batch_size, 256)):
+                lengths = None if batch.lengths is None else batch.lengths.to(device)
+                outputs.append(module(batch.x.to(device), lengths).cpu())
+        return torch.cat(outputs).double().numpy()
+
+    def _device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    # -- introspection ---------------------------------------------------------------
+
+    def summary(self):
+        """Describe the fitted network layer by layer, like Keras's ``summary()``.
+
+        Returns
+        -------
+        table : str
+            One row per layer with its output shape and parameter count, then the
+            total.
+        """
+        check_is_fitted(self)
+        from ._summary import summarize
+
+        return summarize(self.module_, self.n_features_in_)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        module = state.get("module_")
+        if module is not None and any(p.is_cuda for p in module.parameters()):
+            # pickles from a GPU must load on a machine without one
+            state["module_"] = copy.deepcopy(module).cpu()
+            state["_optimizer_state"] = _to_cpu(state.get("_optimizer_state"))
+        return state
+
+
+class _forked_rng:
+    """Run training on its own copy of torch's global random state."""
+
+    def __init__(self, device):
+        self.devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+
+    def __enter__(self):
+        self._fork = torch.random.fork_rng(devices=self.devices)
+        self._fork.__enter__()
+        return self.devices
+
+    def __exit__(self, *exc):
+        return self._fork.__exit__(*exc)
+
+
+def _save_rng(generator, devices):
+    state = {"cpu": torch.get_rng_state(), "generator": generator.get_state()}
+    if devices:
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def _restore_rng(state, devices):
+    torch.set_rng_state(state["cpu"])
+    if devices and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"])
+    generator = torch.Generator()
+    generator.set_state(state["generator"])
+    return generator
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    return obj

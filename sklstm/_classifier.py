@@ -1,0 +1,272 @@
+"""LSTMClassifier."""
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.base import ClassifierMixin
+from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._base import _BaseLSTM
+
+
+class LSTMClassifier(ClassifierMixin, _BaseLSTM):
+    """LSTM network for sequence classification.
+
+    One or more LSTM layers read each sequence, a pooling step turns their
+    outputs into one vector and a linear layer gives one logit per class,
+    trained with cross-entropy through skorch. Labels may be of any type
+    (strings, integers); ``classes_`` keeps them in sorted order.
+
+    Parameters
+    ----------
+    hidden_size : int, default=64
+        Units in each LSTM layer (per direction).
+    num_layers : int, default=1
+        Stacked LSTM layers.
+    bidirectional : bool, default=False
+        Read each sequence forwards and backwards and join both readings.
+    dropout : float, default=0.0
+        Dropout between LSTM layers and before the output layer.
+    pooling : {"last", "mean", "max"}, default="last"
+        How the per-step outputs become one vector: the output at the last valid
+        step, or the mean or maximum over valid steps.
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into the per-sample loss weights;
+        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``.
+    max_epochs : int, default=100
+        Most passes over the training data.
+    batch_size : int, default=32
+        Samples per gradient step.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
+        Optimizer from ``torch.optim``.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimizer.
+    clip_grad_norm : float or None, default=None
+        Clip the gradient norm to this value at every step.
+    shuffle : bool, default=True
+        Shuffle the training samples every epoch.
+    early_stopping : bool, default=False
+        Hold out the last ``validation_fraction`` of the samples, stop when the
+        validation loss stops improving and restore the weights of the best
+        epoch.
+    validation_fraction : float, default=0.1
+        Share of samples held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of more than ``tol`` before training
+        stops (on the validation loss with ``early_stopping``, else on the
+        training loss).
+    tol : float, default=1e-4
+        Smallest improvement of the monitored loss that counts.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when present, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and dropout. An int gives
+        identical predictions on every fit.
+    verbose : int, default=0
+        1 shows a progress bar over epochs with the losses.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    module_ : torch.nn.Module
+        The trained network.
+    history_ : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (with
+        early stopping), ``dur`` (seconds); the last one has ``stopped`` when
+        training ended early (``"converged"``, ``"interrupted"``, ``"diverged"``).
+    loss_curve_ : list of float
+        Training loss per epoch.
+    best_loss_ : float
+        Lowest monitored loss (validation loss with early stopping).
+    n_iter_ : int
+        Epochs trained.
+    n_features_in_ : int
+        Time steps per sequence seen in ``fit`` (scikit-learn's feature axis).
+    feature_names_in_ : ndarray of str
+        Column names when ``X`` was a DataFrame.
+    n_channels_in_ : int
+        Channels per time step.
+
+    See Also
+    --------
+    LSTMRegressor : The same network for regression and forecasting.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm import LSTMClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 12))
+    >>> y = np.where(X.mean(axis=1) > 0, "up", "down")
+    >>> clf = LSTMClassifier(hidden_size=8, max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['down', 'up'], dtype='<U4')
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    """
+
+    _parameter_constraints = {
+        **_BaseLSTM._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_size=64,
+        *,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        pooling="last",
+        class_weight=None,
+        max_epochs=100,
+        batch_size=32,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        clip_grad_norm=None,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        super().__init__(
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            pooling=pooling,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            clip_grad_norm=clip_grad_norm,
+            shuffle=shuffle,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.class_weight = class_weight
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch, starting a new model on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Training sequences.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class that any call may see. Required on the first call,
+            ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if not self.__sklearn_is_fitted__():
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit, "
+                    "e.g. classes=np.unique(y_all)."
+                )
+            self._partial_classes = np.unique(column_or_1d(classes))
+        try:
+            return self._partial_fit(X, y, sample_weight)
+        finally:
+            self.__dict__.pop("_partial_classes", None)
+
+    def predict_proba(self, X):
+        """Class probabilities for sequences ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Sequences; their length may differ from the training sequences.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        return softmax(self._forward(X), axis=1)
+
+    def predict(self, X):
+        """Predict class labels for sequences ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Sequences; their length may differ from the training sequences.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        check_is_fitted(self)
+        return self.classes_[self._forward(X).argmax(axis=1)]
+
+    def _criterion(self):
+        return nn.CrossEntropyLoss(reduction="none")
+
+    def _check_targets(self, y, reset):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if reset:
+            classes = getattr(self, "_partial_classes", None)
+            self.classes_ = np.unique(y) if classes is None else classes
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes; "
+                    f"got 1 class ({self.classes_.tolist()[0]!r})."
+                )
+            self._n_model_outputs = len(self.classes_)
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels {list(unseen[:5])} that are not among the "
+                f"classes {list(self.classes_)}."
+            )
+        return np.searchsorted(self.classes_, y)
+
+    def _finish_targets(self, y, weight, reset):
+        if self.class_weight is not None:
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self.classes_[y]
+            )
+            weight = per_class[y] if weight is None else weight * per_class[y]
+        return torch.as_tensor(y, dtype=torch.int64), weight
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.poor_score = True
+        return tags

@@ -1,0 +1,128 @@
+"""Tensors, mini-batches and the validation split handed to skorch.
+
+skorch's default path wraps data in a per-sample ``Dataset`` and collates each
+batch sample by sample; here a batch is one gather from pre-built tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class Batch:
+    """Model inputs of one mini-batch (what skorch calls ``X``)."""
+
+    x: torch.Tensor
+    lengths: torch.Tensor | None = None
+    weight: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+class SequenceDataset(torch.utils.data.Dataset):
+    """Left-aligned sequences, their lengths, and optional targets and weights."""
+
+    def __init__(self, values, lengths, y=None, weight=None):
+        self.x = torch.as_tensor(values)
+        lengths = torch.as_tensor(lengths)
+        # None marks "every sequence is full length", which skips all masking
+        self.lengths = None if bool((lengths == self.x.shape[1]).all()) else lengths
+        self.y = None if y is None else torch.as_tensor(y)
+        self.weight = None if weight is None else torch.as_tensor(weight)
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def __getitem__(self, index):
+        return self.take(index)
+
+    def take(self, index) -> tuple[Batch, torch.Tensor | None]:
+        """Gather the samples at ``index`` (an index tensor or a slice)."""
+        x = self.x[index]
+        lengths = None
+        if self.lengths is not None:
+            lengths = self.lengths[index]
+            longest = int(lengths.max())
+            if longest < x.shape[1]:
+                # trailing steps that are padding in every sample cost time only
+                x = x[:, :longest]
+            if longest == x.shape[1] and bool((lengths == longest).all()):
+                lengths = None
+        weight = None if self.weight is None else self.weight[index]
+        y = None if self.y is None else self.y[index]
+        return Batch(x, lengths, weight), y
+
+    def split_tail(self, n_tail: int) -> tuple[SequenceDataset, SequenceDataset]:
+        """The first ``len - n_tail`` samples and the last ``n_tail``."""
+        cut = len(self) - n_tail
+        return self._slice(slice(0, cut)), self._slice(slice(cut, None))
+
+    def _slice(self, sl: slice) -> SequenceDataset:
+        part = SequenceDataset.__new__(SequenceDataset)
+        part.x = self.x[sl]
+        part.lengths = None if self.lengths is None else self.lengths[sl]
+        part.y = None if self.y is None else self.y[sl]
+        part.weight = None if self.weight is None else self.weight[sl]
+        return part
+
+
+class BatchIterator:
+    """Mini-batches of a :class:`SequenceDataset`, in order or shuffled.
+
+    Shuffling draws one permutation per epoch from ``generator``, so a seeded
+    generator gives the same batches in the same order on every run.
+    """
+
+    def __init__(self, dataset, batch_size=32, shuffle=False, generator=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = (
+            torch.randperm(n, generator=self.generator) if self.shuffle else None
+        )
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            index = slice(start, stop) if order is None else order[start:stop]
+            yield self.dataset.take(index)
+
+
+class TailSplit:
+    """skorch ``train_split`` that validates on the last ``fraction`` of samples.
+
+    Samples are in time order after windowing, so the tail is the most recent
+    data; skorch's default ``ValidSplit`` would take the oldest fold instead.
+    """
+
+    def __init__(self, fraction: float):
+        self.fraction = fraction
+
+    def __call__(self, dataset, y=None, **kwargs):
+        n = len(dataset)
+        n_tail = math.ceil(self.fraction * n)
+        if n_tail < 1 or n - n_tail < 1:
+            raise ValueError(
+                f"early_stopping needs at least one training and one validation "
+                f"sample; validation_fraction={self.fraction} of {n} samples leaves "
+                f"{n - n_tail} for training and {n_tail} for validation."
+            )
+        return dataset.split_tail(n_tail)
+
+
+def normalised_weights(sample_weight: np.ndarray | None) -> np.ndarray | None:
+    """Scale weights to mean 1 so that the loss keeps its usual size."""
+    if sample_weight is None:
+        return None
+    return (sample_weight / sample_weight.mean()).astype(np.float32)

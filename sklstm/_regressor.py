@@ -1,0 +1,243 @@
+"""LSTMRegressor."""
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import StrOptions
+from torch import nn
+
+from ._base import _BaseLSTM
+
+LOSSES = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
+
+
+class LSTMRegressor(RegressorMixin, _BaseLSTM):
+    """LSTM network for sequence regression and forecasting.
+
+    One or more LSTM layers read each sequence, a pooling step turns their
+    outputs into one vector and a linear layer maps it to the targets. Training
+    runs through skorch; the estimator follows scikit-learn's API, so it fits in
+    a ``Pipeline``, ``cross_val_score`` and every search.
+
+    Targets are standardised inside the estimator (mean 0, variance 1 per output)
+    and predictions are mapped back, so ``y`` on its natural scale (hundreds of
+    airline passengers, say) trains as well as a scaled one. The inputs ``X``
+    are not rescaled: put a ``StandardScaler`` or
+    :class:`~sklstm.SequenceScaler` in front.
+
+    Parameters
+    ----------
+    hidden_size : int, default=64
+        Units in each LSTM layer (per direction).
+    num_layers : int, default=1
+        Stacked LSTM layers.
+    bidirectional : bool, default=False
+        Read each sequence forwards and backwards and join both readings.
+    dropout : float, default=0.0
+        Dropout between LSTM layers and before the output layer.
+    pooling : {"last", "mean", "max"}, default="last"
+        How the per-step outputs become one vector: the output at the last valid
+        step, or the mean or maximum over valid steps.
+    loss : {"mse", "mae", "huber"}, default="mse"
+        Training loss, computed on the standardised targets.
+    max_epochs : int, default=100
+        Most passes over the training data.
+    batch_size : int, default=32
+        Samples per gradient step.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
+        Optimizer from ``torch.optim``.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimizer.
+    clip_grad_norm : float or None, default=None
+        Clip the gradient norm to this value at every step.
+    shuffle : bool, default=True
+        Shuffle the training samples every epoch.
+    early_stopping : bool, default=False
+        Hold out the last ``validation_fraction`` of the samples (the most
+        recent, for windowed series), stop when the validation loss stops
+        improving and restore the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of samples held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of more than ``tol`` before training
+        stops (on the validation loss with ``early_stopping``, else on the
+        training loss).
+    tol : float, default=1e-4
+        Smallest improvement of the monitored loss that counts.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when present, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and dropout. An int gives
+        identical predictions on every fit.
+    verbose : int, default=0
+        1 shows a progress bar over epochs with the losses.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network.
+    history_ : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (with
+        early stopping), ``dur`` (seconds); the last one has ``stopped`` when
+        training ended early (``"converged"``, ``"interrupted"``, ``"diverged"``).
+    loss_curve_ : list of float
+        Training loss per epoch.
+    best_loss_ : float
+        Lowest monitored loss (validation loss with early stopping).
+    n_iter_ : int
+        Epochs trained.
+    n_features_in_ : int
+        Time steps per sequence seen in ``fit`` (scikit-learn's feature axis).
+    feature_names_in_ : ndarray of str
+        Column names when ``X`` was a DataFrame.
+    n_channels_in_ : int
+        Channels per time step.
+    n_outputs_ : int
+        Number of targets.
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Target standardisation learned in ``fit``.
+
+    See Also
+    --------
+    LSTMClassifier : The same network for sequence classification.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm import LSTMRegressor
+    >>> X = np.sin(np.linspace(0, 20, 300)).reshape(30, 10)
+    >>> y = X[:, -1] * 2
+    >>> reg = LSTMRegressor(hidden_size=8, max_epochs=5, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        **_BaseLSTM._parameter_constraints,
+        "loss": [StrOptions(set(LOSSES))],
+    }
+
+    def __init__(
+        self,
+        hidden_size=64,
+        *,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        pooling="last",
+        loss="mse",
+        max_epochs=100,
+        batch_size=32,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        clip_grad_norm=None,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        super().__init__(
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            pooling=pooling,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            clip_grad_norm=clip_grad_norm,
+            shuffle=shuffle,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.loss = loss
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch, starting a new model on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Training sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._partial_fit(X, y, sample_weight)
+
+    def predict(self, X):
+        """Predict targets for sequences ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Sequences; their length may differ from the training sequences.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, with the rank of the ``y`` seen in ``fit``.
+        """
+        out = self._forward(X) * self.y_scale_ + self.y_mean_
+        return out.ravel() if self._y_ndim == 1 else out
+
+    def _criterion(self):
+        return LOSSES[self.loss](reduction="none")
+
+    def _check_targets(self, y, reset):
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim not in (1, 2):
+            raise ValueError(
+                f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs); got "
+                f"shape {y.shape}."
+            )
+        y2 = y.reshape(len(y), -1)
+        if reset:
+            self._y_ndim = y.ndim
+            self.n_outputs_ = self._n_model_outputs = y2.shape[1]
+        elif y2.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y2.shape[1]} outputs, but {type(self).__name__} was "
+                f"fitted with {self.n_outputs_}."
+            )
+        return y2
+
+    def _finish_targets(self, y, weight, reset):
+        if reset:
+            # weighted, so that integer weights equal repeated samples
+            self.y_mean_ = np.average(y, axis=0, weights=weight)
+            scale = np.sqrt(np.average((y - self.y_mean_) ** 2, axis=0, weights=weight))
+            self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32), weight
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True
+        tags.target_tags.multi_output = True
+        return tags

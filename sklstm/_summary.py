@@ -1,0 +1,49 @@
+"""A Keras-style text table of a fitted network."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def summarize(module: nn.Module, n_timesteps: int) -> str:
+    """Rows of layer, output shape and parameter count for an ``LSTMNetwork``."""
+    lstm = module.lstm
+    dirs = 2 if lstm.bidirectional else 1
+    width = lstm.hidden_size * dirs
+    kind = "Bidirectional LSTM" if dirs == 2 else "LSTM"
+    rows = []
+    for layer in range(lstm.num_layers):
+        params = sum(
+            p.numel()
+            for name, p in lstm.named_parameters()
+            if name.rsplit("_l", 1)[-1].split("_")[0] == str(layer)
+        )
+        rows.append(
+            (f"lstm_{layer} ({kind})", f"(None, {n_timesteps}, {width})", params)
+        )
+    rows.append((f"pool ({module.pooling})", f"(None, {width})", 0))
+    if module.dropout.p > 0:
+        rows.append((f"dropout (p={module.dropout.p:g})", f"(None, {width})", 0))
+    head = module.head
+    rows.append(
+        ("dense (Linear)", f"(None, {head.out_features})", _count(head))
+    )
+    total = _count(module)
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    header = ("Layer (type)", "Output Shape", "Param #")
+    w0 = max(len(header[0]), *(len(r[0]) for r in rows)) + 2
+    w1 = max(len(header[1]), *(len(r[1]) for r in rows)) + 2
+    line = "=" * (w0 + w1 + 12)
+    out = [f"{header[0]:<{w0}}{header[1]:<{w1}}{header[2]:>10}", line]
+    out += [f"{name:<{w0}}{shape:<{w1}}{n:>10,}" for name, shape, n in rows]
+    out += [
+        line,
+        f"Total params: {total:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total - trainable:,}",
+    ]
+    return "\n".join(out)
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
