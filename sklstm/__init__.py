@@ -3,12 +3,15 @@
 from ._base import TrainingDivergedError
 from ._classifier import LSTMClassifier
 from ._regressor import LSTMRegressor
+from ._windows import SequenceWindower, make_windows
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LSTMClassifier",
     "LSTMRegressor",
+    "SequenceWindower",
     "TrainingDivergedError",
+    "make_windows",
     "__version__",
 ]

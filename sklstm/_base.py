@@ -17,7 +17,11 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_array, check_consistent_length, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._data import BatchIterator, SequenceDataset, TailSplit, normalised_weights
 from ._network import LSTMNetwork
@@ -164,22 +168,23 @@ class _BaseLSTM(BaseEstimator):
         if reset:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self._seed = seed
-            self._rng_state = None
             self.history_ = []
         incremental = epochs is not None
         dataset = SequenceDataset(values, lengths, y_enc, weight)
         with _forked_rng(self._device()) as devices:
-            if self._rng_state is None:
+            generator = torch.Generator()
+            if reset:
                 torch.manual_seed(self._seed)
-                generator = torch.Generator().manual_seed(self._seed)
-            else:
-                generator = _restore_rng(self._rng_state, devices)
+                generator.manual_seed(self._seed)
             net = self._build_net(generator, incremental)
             net.initialize()
             if not reset:
                 net.module_.load_state_dict(self.module_.state_dict())
                 if incremental and self._optimizer_state is not None:
                     net.optimizer_.load_state_dict(self._optimizer_state)
+                # after initialize(), whose fresh weights drew random numbers, so
+                # that continued training draws what one long fit would have
+                _restore_rng(self._rng_state, generator, devices)
             net.partial_fit(dataset, y=None, epochs=epochs or self.max_epochs)
             self._rng_state = _save_rng(generator, devices)
         self.module_ = net.module_
@@ -188,7 +193,9 @@ class _BaseLSTM(BaseEstimator):
         return self
 
     def _build_net(self, generator, incremental):
-        monitor_key = "valid_loss" if self.early_stopping and not incremental else "train_loss"
+        monitor_key = (
+            "valid_loss" if self.early_stopping and not incremental else "train_loss"
+        )
         callbacks = [
             (
                 "monitor",
@@ -366,7 +373,9 @@ class _BaseLSTM(BaseEstimator):
         module.eval()
         outputs = []
         with torch.inference_mode():
-            for batch, _ in BatchIterator(dataset, batch_size=max(self.batch_size, 256)):
+            for batch, _ in BatchIterator(
+                dataset, batch_size=max(self.batch_size, 256)
+            ):
                 lengths = None if batch.lengths is None else batch.lengths.to(device)
                 outputs.append(module(batch.x.to(device), lengths).cpu())
         return torch.cat(outputs).double().numpy()
@@ -406,7 +415,9 @@ class _forked_rng:
     """Run training on its own copy of torch's global random state."""
 
     def __init__(self, device):
-        self.devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+        self.devices = (
+            [torch.cuda.current_device()] if device.startswith("cuda") else []
+        )
 
     def __enter__(self):
         self._fork = torch.random.fork_rng(devices=self.devices)
@@ -424,13 +435,11 @@ def _save_rng(generator, devices):
     return state
 
 
-def _restore_rng(state, devices):
+def _restore_rng(state, generator, devices):
     torch.set_rng_state(state["cpu"])
     if devices and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"])
-    generator = torch.Generator()
     generator.set_state(state["generator"])
-    return generator
 
 
 def _to_cpu(obj):

@@ -90,9 +90,7 @@ class BatchIterator:
 
     def __iter__(self):
         n = len(self.dataset)
-        order = (
-            torch.randperm(n, generator=self.generator) if self.shuffle else None
-        )
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             index = slice(start, stop) if order is None else order[start:stop]

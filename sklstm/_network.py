@@ -76,9 +76,7 @@ class LSTMNetwork(nn.Module):
                 x, lengths.cpu(), batch_first=True, enforce_sorted=False
             )
             out, _ = self.lstm(packed)
-            out, _ = pad_packed_sequence(
-                out, batch_first=True, total_length=x.shape[1]
-            )
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
             return out
         # A unidirectional layer never looks ahead, so trailing padding cannot
         # change the outputs at valid steps: running over it is exact and cheap.

@@ -25,9 +25,7 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
     if module.dropout.p > 0:
         rows.append((f"dropout (p={module.dropout.p:g})", f"(None, {width})", 0))
     head = module.head
-    rows.append(
-        ("dense (Linear)", f"(None, {head.out_features})", _count(head))
-    )
+    rows.append(("dense (Linear)", f"(None, {head.out_features})", _count(head)))
     total = _count(module)
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
     header = ("Layer (type)", "Output Shape", "Param #")

@@ -1,0 +1,278 @@
+"""From a time-indexed table to sequences: SequenceWindower and make_windows."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+class SequenceWindower(TransformerMixin, BaseEstimator):
+    """Turn a time-indexed table into one trailing window per row.
+
+    Row ``i`` of the output holds rows ``i - window + 1 … i`` of the table; steps
+    before the start of the table (or of its series) are NaN, which the LSTM
+    estimators read as padding. Rows are kept, so ``y`` stays aligned and the
+    windower sits in a ``Pipeline`` after ordinary 2-D preprocessing and before
+    an estimator, also under ``TimeSeriesSplit``.
+
+    Parameters
+    ----------
+    window : int, default=10
+        Time steps per window.
+    series_id : str, int or None, default=None
+        Column (name for DataFrames, index for arrays) that tells apart several
+        series stacked in one table. Windows never cross from one series into
+        another, and the column is not a feature. Rows of one series must be in
+        time order; the series may be interleaved.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Columns of the table seen in ``fit`` (the id column included).
+    feature_names_in_ : ndarray of str
+        Column names when the table was a DataFrame.
+    n_channels_out_ : int
+        Channels per time step of the windows (the id column excluded).
+
+    Notes
+    -----
+    ``transform`` sees only the rows it is given: the first ``window - 1`` rows
+    of a test fold are padded rather than filled from the training fold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm import SequenceWindower
+    >>> table = np.arange(8.0).reshape(4, 2)
+    >>> windows = SequenceWindower(window=3).fit_transform(table)
+    >>> windows.shape
+    (4, 3, 2)
+    >>> windows[1]
+    array([[nan, nan],
+           [ 0.,  1.],
+           [ 2.,  3.]])
+    """
+
+    _parameter_constraints: dict = {
+        "window": [Interval(numbers.Integral, 1, None, closed="left")],
+        "series_id": [str, numbers.Integral, None],
+    }
+
+    def __init__(self, window=10, *, series_id=None):
+        self.window = window
+        self.series_id = series_id
+
+    def fit(self, X, y=None):
+        """Check the table and learn its columns.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            The time-indexed table.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted windower.
+        """
+        self._validate_params()
+        ids, values = self._split(X, reset=True)
+        self.n_channels_out_ = values.shape[1]
+        return self
+
+    def transform(self, X):
+        """Window the table.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            The time-indexed table, with the columns seen in ``fit``.
+
+        Returns
+        -------
+        windows : ndarray of shape (n_rows, window, n_channels_out_)
+            Window ``i`` ends at row ``i``; missing history is NaN.
+        """
+        check_is_fitted(self)
+        ids, values = self._split(X, reset=False)
+        if ids is None:
+            return _trailing_windows(values, self.window)
+        out = np.empty((len(values), self.window, values.shape[1]))
+        for key in pd.unique(ids):
+            rows = np.flatnonzero(ids == key)
+            out[rows] = _trailing_windows(values[rows], self.window)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Channel names of the windows.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored; the names seen in ``fit`` are used.
+
+        Returns
+        -------
+        names : ndarray of str
+            One name per channel, the id column left out.
+        """
+        check_is_fitted(self)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = np.array(
+                [f"x{i}" for i in range(self.n_features_in_)], dtype=object
+            )
+        if self.series_id is not None:
+            names = np.delete(names, self._id_index)
+        return np.asarray(names, dtype=object)
+
+    def _split(self, X, reset):
+        """Validate the table; return the series ids (or None) and the values."""
+        if self.series_id is None:
+            values = validate_data(
+                self, X, reset=reset, ensure_all_finite="allow-nan", dtype=np.float64
+            )
+            return None, values
+        table = validate_data(
+            self, X, reset=reset, ensure_all_finite="allow-nan", dtype=None
+        )
+        if reset:
+            self._id_index = self._find_id_column()
+        ids = table[:, self._id_index]
+        values = np.delete(table, self._id_index, axis=1)
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"Every column but series_id must be numeric; got {exc}."
+            ) from None
+        return ids, values
+
+    def _find_id_column(self):
+        names = getattr(self, "feature_names_in_", None)
+        if isinstance(self.series_id, str):
+            if names is None or self.series_id not in list(names):
+                raise ValueError(
+                    f"series_id={self.series_id!r} is not a column of X; columns "
+                    f"are {None if names is None else list(names)}."
+                )
+            return list(names).index(self.series_id)
+        if not 0 <= self.series_id < self.n_features_in_:
+            raise ValueError(
+                f"series_id={self.series_id} is not a column index of X, which has "
+                f"{self.n_features_in_} columns."
+            )
+        return self.series_id
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = self.series_id is not None
+        return tags
+
+
+def _trailing_windows(values: np.ndarray, window: int) -> np.ndarray:
+    """``(n, window, c)`` view of trailing windows, NaN before the first row."""
+    padded = np.concatenate([np.full((window - 1, values.shape[1]), np.nan), values])
+    # sliding_window_view puts the window axis last: (n, c, window)
+    return sliding_window_view(padded, window, axis=0).transpose(0, 2, 1)
+
+
+def make_windows(data, window, *, horizon=1, target=None, step=1):
+    """Cut a series or table into input windows and the values that follow.
+
+    The seed article's windowing loop in one call: window ``k`` holds rows
+    ``k*step … k*step + window - 1`` and its target the next ``horizon`` values
+    of the ``target`` column(s).
+
+    Parameters
+    ----------
+    data : array-like of shape (n_rows,) or (n_rows, n_features), Series or DataFrame
+        The series or table, in time order.
+    window : int
+        Time steps per input window.
+    horizon : int, default=1
+        Values to predict after each window: 1 gives a 1-D ``y``, more a 2-D
+        ``(n_windows, horizon)`` ``y`` for direct multi-step forecasting.
+    target : str, int, list or None, default=None
+        Column(s) to predict (names for a DataFrame, indices for an array).
+        None: the only column of a univariate series, else every column.
+    step : int, default=1
+        Rows between the starts of consecutive windows.
+
+    Returns
+    -------
+    X : ndarray of shape (n_windows, window, n_features)
+        Input windows.
+    y : ndarray of shape (n_windows,) or (n_windows, horizon) or \
+(n_windows, horizon, n_targets)
+        Targets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm import make_windows
+    >>> X, y = make_windows(np.arange(6.0), window=3)
+    >>> X[:, :, 0]
+    array([[0., 1., 2.],
+           [1., 2., 3.],
+           [2., 3., 4.]])
+    >>> y
+    array([3., 4., 5.])
+    """
+    for name, value in (("window", window), ("horizon", horizon), ("step", step)):
+        if not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
+    columns = data.columns if isinstance(data, pd.DataFrame) else None
+    table = np.asarray(data, dtype=np.float64)
+    if table.ndim == 1:
+        table = table[:, None]
+    if table.ndim != 2:
+        raise ValueError(
+            f"data must be 1-D (n_rows,) or 2-D (n_rows, n_features); got shape "
+            f"{table.shape}."
+        )
+    n_windows = (len(table) - window - horizon) // step + 1
+    if n_windows < 1:
+        raise ValueError(
+            f"data has {len(table)} rows; window={window} plus horizon={horizon} "
+            f"needs at least {window + horizon}."
+        )
+    targets = _target_columns(target, columns, table.shape[1])
+    starts = np.arange(n_windows) * step
+    X = sliding_window_view(table, window, axis=0)[starts].transpose(0, 2, 1)
+    ahead = sliding_window_view(table[window:, targets], horizon, axis=0)[starts]
+    y = ahead.transpose(0, 2, 1)  # (n_windows, horizon, n_targets)
+    if y.shape[2] == 1:
+        y = y[:, :, 0]
+    if horizon == 1:
+        y = y[:, 0]
+    return X, y
+
+
+def _target_columns(target, columns, n_features):
+    if target is None:
+        return list(range(n_features))
+    names = [target] if not isinstance(target, (list, tuple)) else list(target)
+    out = []
+    for name in names:
+        if columns is not None and name in columns:
+            out.append(list(columns).index(name))
+        elif (
+            columns is None
+            and isinstance(name, numbers.Integral)
+            and (0 <= name < n_features)
+        ):
+            out.append(int(name))
+        else:
+            known = list(columns) if columns is not None else list(range(n_features))
+            raise ValueError(f"target {name!r} is not a column; columns are {known}.")
+    return out

@@ -1,0 +1,275 @@
+import io
+import pickle
+from contextlib import redirect_stderr
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from sklstm import LSTMRegressor, TrainingDivergedError
+from sklstm.datasets import load_airline
+
+FAST = dict(hidden_size=8, max_epochs=3, batch_size=16, random_state=0)
+
+
+def test_learns_seed_sine_forecast(sine_windows):
+    """Check that the seed's sine task reaches a test MSE below 1e-3."""
+    X, y = sine_windows
+    cut = int(0.8 * len(X))
+    reg = LSTMRegressor(50, max_epochs=20, random_state=0).fit(X[:cut], y[:cut])
+    mse = np.mean((reg.predict(X[cut:]) - y[cut:]) ** 2)
+    assert mse < 1e-3
+
+
+def test_natural_scale_target_is_standardised_inside():
+    """Check that airline targets (100-600) train well without user scaling."""
+    series = load_airline()
+    logs = np.log(series)
+    X = np.lib.stride_tricks.sliding_window_view((logs - logs.mean()) / logs.std(), 12)
+    X, y = X[:-1], series[12:]
+    reg = LSTMRegressor(16, max_epochs=200, lr=3e-3, random_state=0).fit(
+        X[:-24], y[:-24]
+    )
+    assert 150 < reg.y_mean_[0] < 350 and reg.y_scale_[0] > 50
+    train_mape = np.mean(np.abs(reg.predict(X[:-24]) - y[:-24]) / y[:-24])
+    assert train_mape < 0.08
+    # without the inner standardisation the network's tanh units could not
+    # reach hundreds: predictions would sit near the initial output scale
+    assert reg.predict(X[-24:]).min() > 250
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_architectures_fit_and_predict(small_regression, pooling, bidirectional):
+    """Check that every pooling and direction fits and predicts finite values."""
+    X, y = small_regression
+    reg = LSTMRegressor(
+        pooling=pooling, bidirectional=bidirectional, num_layers=2, dropout=0.1, **FAST
+    ).fit(X, y)
+    pred = reg.predict(X)
+    assert pred.shape == (60,) and np.isfinite(pred).all()
+
+
+def test_multi_output_keeps_rank(small_regression):
+    """Check that a 2-D y gives 2-D predictions and n_outputs_."""
+    X, y = small_regression
+    Y = np.c_[y, -y, 2 * y]
+    reg = LSTMRegressor(**FAST).fit(X, Y)
+    assert reg.n_outputs_ == 3 and reg.predict(X).shape == (60, 3)
+    reg = LSTMRegressor(**FAST).fit(X, Y[:, :1])
+    assert reg.predict(X).shape == (60, 1)
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+def test_losses(small_regression, loss):
+    """Check that every loss trains and lowers the training loss."""
+    X, y = small_regression
+    reg = LSTMRegressor(loss=loss, **{**FAST, "max_epochs": 15}).fit(X, y)
+    assert reg.loss_curve_[-1] < reg.loss_curve_[0]
+
+
+def test_fitted_attributes(small_regression):
+    """Check the fitted attributes promised by the contract."""
+    X, y = small_regression
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    assert reg.n_features_in_ == 8 and reg.n_channels_in_ == 2 and reg.n_outputs_ == 1
+    assert reg.n_iter_ == 3 == len(reg.history_) == len(reg.loss_curve_)
+    assert [h["epoch"] for h in reg.history_] == [1, 2, 3]
+    assert set(reg.history_[0]) == {"epoch", "train_loss", "dur"}
+    assert reg.best_loss_ == min(reg.loss_curve_)
+    assert sum(p.numel() for p in reg.module_.parameters()) > 0
+
+
+def test_dataframe_input_records_feature_names(small_regression):
+    """Check that 2-D DataFrames set feature_names_in_ and are checked at predict."""
+    X, y = small_regression
+    df = pd.DataFrame(X[:, :, 0], columns=[f"t{i}" for i in range(8)])
+    reg = LSTMRegressor(**FAST).fit(df, y)
+    assert list(reg.feature_names_in_) == list(df.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        from_array = reg.predict(df.to_numpy())
+    np.testing.assert_allclose(reg.predict(df), from_array)
+    with pytest.raises(ValueError, match="feature names"):
+        reg.predict(df.rename(columns={"t0": "other"}))
+
+
+def test_sequence_length_may_change_at_predict(small_regression):
+    """Check that predict accepts longer and shorter sequences."""
+    X, y = small_regression
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    assert reg.predict(np.concatenate([X, X], axis=1)).shape == (60,)
+    assert reg.predict(X[:, :3]).shape == (60,)
+
+
+def test_stops_when_training_loss_plateaus(small_regression):
+    """Check the MLPRegressor stopping rule on the training loss."""
+    X, y = small_regression
+    reg = LSTMRegressor(
+        **{**FAST, "max_epochs": 200}, tol=10.0, n_iter_no_change=3
+    ).fit(X, y)
+    # a tolerance of 10 is never beaten: as in MLPRegressor, the first epoch
+    # improves on infinity, then three epochs without improvement stop it
+    assert reg.n_iter_ == 4 and reg.history_[-1]["stopped"] == "converged"
+
+
+def test_early_stopping_validates_on_tail_and_restores_best(small_regression):
+    """Check that validation uses the last samples and the best epoch is kept."""
+    X, y = small_regression
+    reg = LSTMRegressor(
+        **{**FAST, "max_epochs": 40, "lr": 0.03},
+        early_stopping=True,
+        validation_fraction=0.25,
+        n_iter_no_change=4,
+    ).fit(X, y)
+    valid = [h["valid_loss"] for h in reg.history_]
+    assert reg.best_loss_ == min(valid)
+    tail = slice(45, None)  # ceil(0.25 * 60) = 15 most recent samples
+    scaled_error = (reg.predict(X[tail]) - y[tail]) / reg.y_scale_[0]
+    np.testing.assert_allclose(np.mean(scaled_error**2), min(valid), rtol=1e-4)
+    head = slice(0, 15)
+    scaled_head = (reg.predict(X[head]) - y[head]) / reg.y_scale_[0]
+    assert not np.isclose(np.mean(scaled_head**2), min(valid), rtol=1e-4)
+
+
+def test_same_random_state_same_predictions(small_regression):
+    """Check that one random_state gives bitwise-identical predictions."""
+    X, y = small_regression
+    params = {**FAST, "dropout": 0.2, "num_layers": 2}
+    a = LSTMRegressor(**params).fit(X, y).predict(X)
+    b = LSTMRegressor(**params).fit(X, y).predict(X)
+    c = LSTMRegressor(**{**params, "random_state": 1}).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_fit_leaves_global_torch_rng_alone(small_regression):
+    """Check that fit neither reads nor advances torch's global random state."""
+    import torch
+
+    X, y = small_regression
+    state = torch.get_rng_state()
+    LSTMRegressor(**FAST).fit(X, y)
+    assert torch.equal(state, torch.get_rng_state())
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_partial_fit_equals_continued_training(small_regression, dropout):
+    """Check that three partial_fit calls equal one fit of three epochs."""
+    X, y = small_regression
+    params = {**FAST, "dropout": dropout, "num_layers": 2, "n_iter_no_change": 99}
+    full = LSTMRegressor(**params).fit(X, y)
+    inc = LSTMRegressor(**params)
+    for _ in range(3):
+        inc.partial_fit(X, y)
+    np.testing.assert_array_equal(full.predict(X), inc.predict(X))
+    assert inc.n_iter_ == 3 and [h["epoch"] for h in inc.history_] == [1, 2, 3]
+
+
+def test_warm_start_continues_training(small_regression):
+    """Check that warm_start keeps the weights and extends the history."""
+    X, y = small_regression
+    reg = LSTMRegressor(**{**FAST, "max_epochs": 5}, warm_start=True).fit(X, y)
+    first = reg.loss_curve_[-1]
+    reg.fit(X, y)
+    assert reg.n_iter_ == 10 and reg.loss_curve_[5] < reg.loss_curve_[0]
+    assert reg.loss_curve_[5] <= first * 1.5
+    cold = clone(reg).set_params(warm_start=False).fit(X, y)
+    assert cold.n_iter_ == 5
+    with pytest.raises(ValueError, match="hidden_size"):
+        reg.set_params(hidden_size=9).fit(X, y)
+
+
+def test_zero_sample_weight_equals_dropping(small_regression):
+    """Check that zero-weight samples change nothing, as if they were absent."""
+    X, y = small_regression
+    w = np.ones(60)
+    w[::3] = 0
+    keep = w > 0
+    a = LSTMRegressor(**FAST).fit(X, y, sample_weight=w).predict(X)
+    b = LSTMRegressor(**FAST).fit(X[keep], y[keep]).predict(X)
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_sample_weight_changes_the_fit(small_regression):
+    """Check that unequal weights change the model."""
+    X, y = small_regression
+    w = np.linspace(0.1, 3, 60)
+    a = LSTMRegressor(**FAST).fit(X, y, sample_weight=w).predict(X)
+    b = LSTMRegressor(**FAST).fit(X, y).predict(X)
+    assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize("dumps, loads", [(pickle.dumps, pickle.loads), ("joblib", None)])
+def test_pickle_and_joblib_round_trip(small_regression, tmp_path, dumps, loads):
+    """Check that pickled and joblib-dumped models predict identically."""
+    X, y = small_regression
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    if dumps == "joblib":
+        joblib.dump(reg, tmp_path / "m.joblib")
+        back = joblib.load(tmp_path / "m.joblib")
+    else:
+        back = loads(dumps(reg))
+    np.testing.assert_array_equal(reg.predict(X), back.predict(X))
+    back.partial_fit(X, y)  # still trainable
+    assert back.n_iter_ == 4
+
+
+def test_clone_and_set_params_round_trip():
+    """Check get_params/set_params/clone keep every hyperparameter."""
+    reg = LSTMRegressor(32, num_layers=2, loss="huber", lr=0.01, clip_grad_norm=1.0)
+    params = reg.get_params()
+    again = LSTMRegressor().set_params(**params)
+    assert again.get_params() == params
+    assert clone(reg).get_params() == params
+
+
+def test_verbose_shows_progress_bar(small_regression):
+    """Check that verbose=1 draws a tqdm bar with the losses and verbose=0 is silent."""
+    X, y = small_regression
+    err = io.StringIO()
+    with redirect_stderr(err):
+        LSTMRegressor(**FAST, verbose=1).fit(X, y)
+    assert "3/3" in err.getvalue() and "train_loss" in err.getvalue()
+    err = io.StringIO()
+    with redirect_stderr(err):
+        LSTMRegressor(**FAST).fit(X, y)
+    assert err.getvalue() == ""
+
+
+def test_summary_lists_layers_and_parameters(small_regression):
+    """Check that summary() reports each layer and the true parameter count."""
+    X, y = small_regression
+    reg = LSTMRegressor(8, num_layers=2, bidirectional=True, max_epochs=1).fit(X, y)
+    text = reg.summary()
+    total = sum(p.numel() for p in reg.module_.parameters())
+    assert "lstm_0 (Bidirectional LSTM)" in text and "lstm_1" in text
+    assert "(None, 8, 16)" in text and f"Total params: {total:,}" in text
+
+
+def test_clip_grad_norm_and_optimizers(small_regression):
+    """Check that every optimizer trains, with gradient clipping on."""
+    X, y = small_regression
+    for optimizer in ["adam", "adamw", "sgd", "rmsprop"]:
+        reg = LSTMRegressor(**FAST, optimizer=optimizer, clip_grad_norm=0.5)
+        assert np.isfinite(reg.fit(X, y).predict(X)).all()
+
+
+def test_divergence_stops_with_last_good_weights(small_regression):
+    """Check that a NaN loss raises a clear error and keeps finite weights."""
+    X, y = small_regression
+    reg = LSTMRegressor(**{**FAST, "max_epochs": 30}, optimizer="sgd", lr=1e12)
+    with pytest.raises(TrainingDivergedError, match="NaN or infinite"):
+        reg.fit(X, y)
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_device_auto_runs_on_cpu_here(small_regression):
+    """Check that device='auto' falls back to the CPU without CUDA."""
+    import torch
+
+    X, y = small_regression
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(reg.module_.parameters()).device.type == expected
