@@ -298,8 +298,6 @@ class _BaseLSTM(BaseEstimator):
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
             keep = sample_weight > 0
-            if not keep.any():
-                raise ValueError("sample_weight is zero for every sample.")
             # zero weight means "not there": dropping keeps batches identical
             values, lengths = values[keep], lengths[keep]
             y, weight = y[keep], sample_weight[keep]
@@ -315,11 +313,20 @@ class _BaseLSTM(BaseEstimator):
             dtype=[np.float64, np.float32],
         )
         steps = getattr(X, "shape", (0, 0))[1:2]
-        if reset or steps == (self.n_features_in_,):
-            X = validate_data(self, X, reset=reset, **kwargs)
-        else:
-            # the sequence length may differ from fit; all else is checked
-            X = check_array(X, **kwargs)
+        try:
+            if reset or steps == (self.n_features_in_,):
+                X = validate_data(self, X, reset=reset, **kwargs)
+            else:
+                # the sequence length may differ from fit; all else is checked
+                X = check_array(X, **kwargs)
+        except ValueError as exc:
+            if "could not convert" not in str(exc):
+                raise
+            raise ValueError(
+                f"X must hold numbers (float sequences); got a value that is not "
+                f"one: {exc}. Encode categories first, e.g. with OneHotEncoder "
+                "before SequenceWindower."
+            ) from None
         X = to_3d(X)
         if reset:
             self.n_channels_in_ = X.shape[2]

@@ -201,7 +201,9 @@ def test_sample_weight_changes_the_fit(small_regression):
     assert not np.allclose(a, b)
 
 
-@pytest.mark.parametrize("dumps, loads", [(pickle.dumps, pickle.loads), ("joblib", None)])
+@pytest.mark.parametrize(
+    "dumps, loads", [(pickle.dumps, pickle.loads), ("joblib", None)]
+)
 def test_pickle_and_joblib_round_trip(small_regression, tmp_path, dumps, loads):
     """Check that pickled and joblib-dumped models predict identically."""
     X, y = small_regression

@@ -1,0 +1,76 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklstm import SequenceWindower, make_windows
+
+
+def test_windower_keeps_rows_and_pads_the_start():
+    """Check that window i holds rows i-w+1..i with NaN before the table."""
+    table = np.arange(20.0).reshape(10, 2)
+    out = SequenceWindower(3).fit_transform(table)
+    assert out.shape == (10, 3, 2)
+    for i in range(10):
+        for k in range(3):
+            row = i - 2 + k
+            expected = table[row] if row >= 0 else [np.nan, np.nan]
+            np.testing.assert_array_equal(out[i, k], expected)
+
+
+def test_windower_is_a_view_of_the_table():
+    """Check that windows share memory: no copy of window x table."""
+    table = np.random.default_rng(0).normal(size=(1000, 3))
+    out = SequenceWindower(50).fit_transform(table)
+    assert out.base is not None and out.nbytes == 1000 * 50 * 3 * 8
+    assert np.shares_memory(out, out[0]) and not out.flags.owndata
+
+
+def test_series_never_share_a_window():
+    """Check that stacked series are windowed separately and the id is dropped."""
+    df = pd.DataFrame(
+        {"store": ["a", "b", "a", "b", "a"], "sales": [1.0, 10, 2, 20, 3]}
+    )
+    win = SequenceWindower(2, series_id="store").fit(df)
+    out = win.transform(df)
+    assert out.shape == (5, 2, 1)
+    np.testing.assert_array_equal(
+        out[:, :, 0], [[np.nan, 1], [np.nan, 10], [1, 2], [10, 20], [2, 3]]
+    )
+    assert list(win.get_feature_names_out()) == ["sales"]
+
+
+def test_windower_feature_names_and_errors():
+    """Check names out, and clear errors for a bad series_id and window."""
+    df = pd.DataFrame({"a": [1.0, 2], "b": [3.0, 4]})
+    assert list(SequenceWindower(2).fit(df).get_feature_names_out()) == ["a", "b"]
+    with pytest.raises(ValueError, match="series_id='c' is not a column"):
+        SequenceWindower(2, series_id="c").fit(df)
+    with pytest.raises(ValueError, match="series_id=5 is not a column index"):
+        SequenceWindower(2, series_id=5).fit(df.to_numpy())
+    with pytest.raises(ValueError, match="'window' parameter"):
+        SequenceWindower(0).fit(df)
+    with pytest.raises(ValueError, match="Expected 2D"):
+        SequenceWindower(2).fit(np.ones(5))
+
+
+def test_make_windows_targets_line_up():
+    """Check make_windows' inputs, one-step and multi-step targets."""
+    data = np.arange(10.0)
+    X, y = make_windows(data, 3)
+    assert X.shape == (7, 3, 1) and y.shape == (7,)
+    np.testing.assert_array_equal(y, X[:, -1, 0] + 1)
+    X, y = make_windows(data, 3, horizon=2, step=2)
+    np.testing.assert_array_equal(X[:, 0, 0], [0, 2, 4])
+    np.testing.assert_array_equal(y, [[3, 4], [5, 6], [7, 8]])
+
+
+def test_make_windows_on_dataframe_target():
+    """Check a named target column in a DataFrame."""
+    df = pd.DataFrame({"x": np.arange(6.0), "y": np.arange(6.0) * 10})
+    X, y = make_windows(df, 2, target="y")
+    assert X.shape == (4, 2, 2)
+    np.testing.assert_array_equal(y, [20, 30, 40, 50])
+    with pytest.raises(ValueError, match="target 'z' is not a column"):
+        make_windows(df, 2, target="z")
+    with pytest.raises(ValueError, match="needs at least 7"):
+        make_windows(df, 6)
