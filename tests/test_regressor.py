@@ -275,3 +275,25 @@ def test_device_auto_runs_on_cpu_here(small_regression):
     reg = LSTMRegressor(**FAST).fit(X, y)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert next(reg.module_.parameters()).device.type == expected
+
+
+def test_interrupt_keeps_last_finished_epoch(small_regression, monkeypatch):
+    """Check that Ctrl-C in epoch 3 leaves the weights and history of epoch 2."""
+    from sklstm._training import SequenceNet
+
+    X, y = small_regression
+    params = {**FAST, "max_epochs": 10, "n_iter_no_change": 99}
+    two_epochs = LSTMRegressor(**{**params, "max_epochs": 2}).fit(X, y).predict(X)
+    original = SequenceNet.train_step
+
+    def interrupt_in_epoch_3(net, batch, **kwargs):
+        if len(net.history) == 3 and len(net.history[-1]["batches"]) == 2:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-epoch
+        return original(net, batch, **kwargs)
+
+    monkeypatch.setattr(SequenceNet, "train_step", interrupt_in_epoch_3)
+    reg = LSTMRegressor(**params)
+    with pytest.warns(UserWarning, match="interrupted.*last finished epoch \\(2\\)"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 2 and reg.history_[-1]["stopped"] == "interrupted"
+    np.testing.assert_array_equal(reg.predict(X), two_epochs)
