@@ -162,6 +162,7 @@ class _BaseLSTM(BaseEstimator):
     # -- training ----------------------------------------------------------------
 
     def _train(self, X, y, sample_weight, *, reset, epochs):
+        self._device()  # refuse an unavailable device before any work
         values, lengths, y_enc, weight = self._validate_fit_data(
             X, y, sample_weight, reset
         )
@@ -375,7 +376,7 @@ class _BaseLSTM(BaseEstimator):
         """Raw network outputs for ``X`` as a float64 numpy array."""
         values, lengths = self._validate_X(X)
         dataset = SequenceDataset(values, lengths)
-        device = self._device()
+        device = self._device(training=False)
         module = self.module_.to(device)
         module.eval()
         outputs = []
@@ -387,9 +388,22 @@ class _BaseLSTM(BaseEstimator):
                 outputs.append(module(batch.x.to(device), lengths).cpu())
         return torch.cat(outputs).double().numpy()
 
-    def _device(self):
+    def _device(self, training=True):
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            if training:
+                raise ValueError(
+                    f"device={self.device!r} but CUDA is not available on this "
+                    "machine; use device='auto' (CUDA when present) or 'cpu'."
+                )
+            # a model trained on a GPU must still predict where there is none
+            warnings.warn(
+                f"device={self.device!r} is not available; predicting on the CPU.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return "cpu"
         return self.device
 
     # -- introspection ---------------------------------------------------------------

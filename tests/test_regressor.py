@@ -297,3 +297,20 @@ def test_interrupt_keeps_last_finished_epoch(small_regression, monkeypatch):
         reg.fit(X, y)
     assert reg.n_iter_ == 2 and reg.history_[-1]["stopped"] == "interrupted"
     np.testing.assert_array_equal(reg.predict(X), two_epochs)
+
+
+def test_unavailable_cuda_is_refused_in_fit_and_falls_back_in_predict(
+    small_regression, monkeypatch
+):
+    """Check device='cuda' without CUDA: clear error in fit, CPU fallback in predict."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    X, y = small_regression
+    with pytest.raises(ValueError, match="device='cuda' but CUDA is not available"):
+        LSTMRegressor(**FAST, device="cuda").fit(X, y)
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    expected = reg.predict(X)
+    moved = pickle.loads(pickle.dumps(reg.set_params(device="cuda")))
+    with pytest.warns(UserWarning, match="predicting on the CPU"):
+        np.testing.assert_array_equal(moved.predict(X), expected)
