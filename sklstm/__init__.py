@@ -3,6 +3,7 @@
 from ._base import TrainingDivergedError
 from ._classifier import LSTMClassifier
 from ._regressor import LSTMRegressor
+from ._scaler import SequenceScaler
 from ._windows import SequenceWindower, make_windows
 
 __version__ = "0.1.0"
@@ -10,6 +11,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LSTMClassifier",
     "LSTMRegressor",
+    "SequenceScaler",
     "SequenceWindower",
     "TrainingDivergedError",
     "make_windows",

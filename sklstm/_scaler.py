@@ -1,0 +1,117 @@
+"""SequenceScaler: a 2-D scikit-learn scaler applied per channel to sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
+
+from ._sequences import pad_ragged, to_3d
+
+
+class SequenceScaler(TransformerMixin, BaseEstimator):
+    """Scale each channel of sequence data with any 2-D scikit-learn scaler.
+
+    The scaler is fitted on every valid time step of every sample, one column
+    per channel; padding (all-NaN steps) is ignored and stays NaN. So an
+    already-3-D panel is scaled inside a ``Pipeline``, on the training fold
+    only — the 3-D scaling scikit-learn itself leaves out of scope.
+
+    Parameters
+    ----------
+    scaler : scikit-learn transformer or None, default=None
+        Any transformer of 2-D ``(n_rows, n_channels)`` data; None means
+        ``StandardScaler()``. It is cloned in ``fit``.
+
+    Attributes
+    ----------
+    scaler_ : transformer
+        The fitted clone.
+    n_channels_in_ : int
+        Channels per time step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm import SequenceScaler
+    >>> X = np.array([[[1.0, 10.0], [3.0, 30.0]], [[np.nan, np.nan], [5.0, 50.0]]])
+    >>> Xs = SequenceScaler().fit_transform(X)
+    >>> Xs[:, :, 0]
+    array([[-1.22474487,  0.        ],
+           [        nan,  1.22474487]])
+    """
+
+    def __init__(self, scaler=None):
+        self.scaler = scaler
+
+    def fit(self, X, y=None):
+        """Fit the scaler on all valid time steps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Sequences, NaN-padded or ragged.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted scaler.
+        """
+        X, _ = self._as_3d(X)
+        self.n_channels_in_ = X.shape[2]
+        rows = X.reshape(-1, X.shape[2])
+        valid = ~np.isnan(rows).all(axis=1)
+        self.scaler_ = clone(StandardScaler() if self.scaler is None else self.scaler)
+        self.scaler_.fit(rows[valid])
+        return self
+
+    def transform(self, X):
+        """Scale every valid time step; padding stays NaN.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Sequences with the channels seen in ``fit``.
+
+        Returns
+        -------
+        X_scaled : ndarray or list of ndarray
+            The same shape as ``X`` (a list for a ragged list).
+        """
+        check_is_fitted(self)
+        X, restore = self._as_3d(X)
+        if X.shape[2] != self.n_channels_in_:
+            raise ValueError(
+                f"X has {X.shape[2]} channels per time step, but SequenceScaler "
+                f"was fitted with {self.n_channels_in_}."
+            )
+        rows = X.reshape(-1, X.shape[2])
+        valid = ~np.isnan(rows).all(axis=1)
+        out = np.full(rows.shape, np.nan)
+        out[valid] = self.scaler_.transform(rows[valid])
+        return restore(out.reshape(X.shape))
+
+    @staticmethod
+    def _as_3d(X):
+        """3-D float array plus a function that gives back the input's form."""
+        shapes = [np.shape(s) for s in X] if isinstance(X, (list, tuple)) else None
+        X = check_array(
+            pad_ragged(X), allow_nd=True, ensure_all_finite="allow-nan", dtype=float
+        )
+        two_d = X.ndim == 2
+        X = to_3d(X)
+
+        def restore(out):
+            if shapes is not None:  # a list in, a list of the same shapes out
+                return [
+                    o[: sh[0]].reshape(sh) for o, sh in zip(out, shapes, strict=True)
+                ]
+            return out[:, :, 0] if two_d else out
+
+        return X, restore
