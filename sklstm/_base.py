@@ -162,22 +162,37 @@ class _BaseLSTM(BaseEstimator):
     # -- training ----------------------------------------------------------------
 
     def _train(self, X, y, sample_weight, *, reset, epochs):
-        self._device()  # refuse an unavailable device before any work
+        """Validate, train and record; a failure leaves the estimator as it was."""
+        before = self.__dict__.copy()
+        try:
+            return self._train_steps(X, y, sample_weight, reset=reset, epochs=epochs)
+        except TrainingDivergedError:
+            raise  # keeps the last good weights of this training, by design
+        except BaseException:
+            # validation (reset=True) rewrites n_channels_in_, classes_, y_mean_
+            # ... before it can fail; the fitted model must survive a bad call
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _train_steps(self, X, y, sample_weight, *, reset, epochs):
+        device = self._device()  # refuses an unavailable device before any work
         values, lengths, y_enc, weight = self._validate_fit_data(
             X, y, sample_weight, reset
         )
         if reset:
-            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-            self._seed = seed
+            self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self.history_ = []
         incremental = epochs is not None
         dataset = SequenceDataset(values, lengths, y_enc, weight)
-        with _forked_rng(self._device()) as devices:
+        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+        # training runs on its own copy of torch's global random state
+        with torch.random.fork_rng(devices=devices):
             generator = torch.Generator()
             if reset:
                 torch.manual_seed(self._seed)
                 generator.manual_seed(self._seed)
-            net = self._build_net(generator, incremental)
+            net = self._build_net(generator, incremental, device)
             net.initialize()
             if not reset:
                 net.module_.load_state_dict(self.module_.state_dict())
@@ -193,7 +208,7 @@ class _BaseLSTM(BaseEstimator):
         self._record(net)
         return self
 
-    def _build_net(self, generator, incremental):
+    def _build_net(self, generator, incremental, device):
         monitor_key = (
             "valid_loss" if self.early_stopping and not incremental else "train_loss"
         )
@@ -241,7 +256,7 @@ class _BaseLSTM(BaseEstimator):
                 else None
             ),
             callbacks=callbacks,
-            device=self._device(),
+            device=device,
             verbose=0,
         )
 
@@ -249,6 +264,7 @@ class _BaseLSTM(BaseEstimator):
         """Append the new epochs to ``history_`` and set the summary attributes."""
         monitor = dict(net.callbacks_)["monitor"]
         start = len(self.history_)
+        self.history_ = list(self.history_)  # a new list: rollback keeps the old
         for i, row in enumerate(net.history):
             if "train_loss" not in row or "dur" not in row:
                 continue  # an epoch that an interrupt cut short
@@ -430,23 +446,6 @@ class _BaseLSTM(BaseEstimator):
             state["module_"] = copy.deepcopy(module).cpu()
             state["_optimizer_state"] = _to_cpu(state.get("_optimizer_state"))
         return state
-
-
-class _forked_rng:
-    """Run training on its own copy of torch's global random state."""
-
-    def __init__(self, device):
-        self.devices = (
-            [torch.cuda.current_device()] if device.startswith("cuda") else []
-        )
-
-    def __enter__(self):
-        self._fork = torch.random.fork_rng(devices=self.devices)
-        self._fork.__enter__()
-        return self.devices
-
-    def __exit__(self, *exc):
-        return self._fork.__exit__(*exc)
 
 
 def _save_rng(generator, devices):

@@ -314,3 +314,18 @@ def test_unavailable_cuda_is_refused_in_fit_and_falls_back_in_predict(
     moved = pickle.loads(pickle.dumps(reg.set_params(device="cuda")))
     with pytest.warns(UserWarning, match="predicting on the CPU"):
         np.testing.assert_array_equal(moved.predict(X), expected)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_failed_call_keeps_the_fitted_model(small_regression, method):
+    """Check that a call refused mid-validation leaves the fitted model intact."""
+    X, y = small_regression
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    before = reg.predict(X)
+    state = {k: v for k, v in vars(reg).items() if k.endswith("_")}
+    bad_X = np.concatenate([X, X[:, :, :1]], axis=2)  # 3 channels
+    with pytest.raises(ValueError):
+        getattr(reg, method)(bad_X, np.r_[np.nan, y[1:]])
+    assert reg.n_channels_in_ == 2 and reg.n_iter_ == 3
+    assert {k for k in vars(reg) if k.endswith("_")} == set(state)
+    np.testing.assert_array_equal(reg.predict(X), before)
