@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import mean_absolute_percentage_error
 from sklearn.model_selection import TimeSeriesSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -45,7 +46,8 @@ def make_model(window=SEASON, random_state=0, max_epochs=300):
 
 
 def mape(actual, forecast) -> float:
-    return float(100 * np.mean(np.abs(actual - forecast) / np.abs(actual)))
+    """Mean absolute percentage error, in percent."""
+    return 100 * float(mean_absolute_percentage_error(actual, forecast))
 
 
 def run(out_dir="sklstm-output", n_splits=3, test_size=24, max_epochs=300, echo=print):

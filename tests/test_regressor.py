@@ -236,6 +236,10 @@ def test_verbose_shows_progress_bar(small_regression):
     assert "3/3" in err.getvalue() and "train_loss" in err.getvalue()
     err = io.StringIO()
     with redirect_stderr(err):
+        LSTMRegressor(**FAST, verbose=1, early_stopping=True).fit(X, y)
+    assert "valid_loss" in err.getvalue()
+    err = io.StringIO()
+    with redirect_stderr(err):
         LSTMRegressor(**FAST).fit(X, y)
     assert err.getvalue() == ""
 
@@ -267,14 +271,19 @@ def test_divergence_stops_with_last_good_weights(small_regression):
     assert np.isfinite(reg.predict(X)).all()
 
 
-def test_device_auto_runs_on_cpu_here(small_regression):
-    """Check that device='auto' falls back to the CPU without CUDA."""
+def test_device_auto_picks_cuda_only_when_present(small_regression, monkeypatch):
+    """Check that device='auto' means CUDA when available, else the CPU."""
     import torch
 
     X, y = small_regression
     reg = LSTMRegressor(**FAST).fit(X, y)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert next(reg.module_.parameters()).device.type == expected
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert LSTMRegressor()._device() == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert LSTMRegressor()._device() == "cpu"
+    assert LSTMRegressor(device="cpu")._device() == "cpu"
 
 
 def test_interrupt_keeps_last_finished_epoch(small_regression, monkeypatch):
