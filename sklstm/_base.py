@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
 
 from ._data import BatchIterator, SequenceDataset, TailSplit, normalised_weights
 from ._network import LSTMNetwork
-from ._sequences import left_align, pad_ragged, to_3d
+from ._sequences import read_array, read_list, read_ragged, to_3d
 from ._training import Monitor, ProgressBar, SequenceNet
 
 OPTIMIZERS = {
@@ -177,14 +177,12 @@ class _BaseLSTM(BaseEstimator):
 
     def _train_steps(self, X, y, sample_weight, *, reset, epochs):
         device = self._device()  # refuses an unavailable device before any work
-        values, lengths, y_enc, weight = self._validate_fit_data(
-            X, y, sample_weight, reset
-        )
+        sequences, y_enc, weight = self._validate_fit_data(X, y, sample_weight, reset)
         if reset:
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self.history_ = []
         incremental = epochs is not None
-        dataset = SequenceDataset(values, lengths, y_enc, weight)
+        dataset = SequenceDataset(sequences, y_enc, weight)
         devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
         # training runs on its own copy of torch's global random state
         with torch.random.fork_rng(devices=devices):
@@ -307,7 +305,6 @@ class _BaseLSTM(BaseEstimator):
             )
         X = self._check_X(X, reset)
         check_consistent_length(X, y)
-        values, lengths = left_align(X)
         y = self._check_targets(y, reset)
         weight = None
         if sample_weight is not None:
@@ -316,35 +313,31 @@ class _BaseLSTM(BaseEstimator):
             )
             keep = sample_weight > 0
             # zero weight means "not there": dropping keeps batches identical
-            values, lengths = values[keep], lengths[keep]
+            X = X.select(keep)
             y, weight = y[keep], sample_weight[keep]
         y, weight = self._finish_targets(y, weight, reset)
-        return values, lengths, y, normalised_weights(weight)
+        return X, y, normalised_weights(weight)
 
     def _check_X(self, X, reset):
-        """Validate ``X`` and return it as a 3-D float array (NaN = padding)."""
-        X = pad_ragged(X)
-        kwargs = dict(
-            allow_nd=True,
-            ensure_all_finite="allow-nan",
-            dtype=[np.float64, np.float32],
-        )
-        steps = getattr(X, "shape", (0, 0))[1:2]
-        try:
-            if reset or steps == (self.n_features_in_,):
-                X = validate_data(self, X, reset=reset, **kwargs)
-            else:
-                # the sequence length may differ from fit; all else is checked
-                X = check_array(X, **kwargs)
-        except ValueError as exc:
-            if "could not convert" not in str(exc):
-                raise
-            raise ValueError(
-                f"X must hold numbers (float sequences); got a value that is not "
-                f"one: {exc}. Encode categories first, e.g. with OneHotEncoder "
-                "before SequenceWindower."
-            ) from None
-        X = to_3d(X)
+        """Validate ``X`` and return it as :class:`Sequences` (NaN = padding)."""
+        original = X
+        X = read_list(X)
+        if isinstance(X, list):
+            X = read_ragged(X)
+        else:
+            X = _numeric_array(X)
+            for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
+                if X.shape[axis] == 0:
+                    raise ValueError(
+                        f"Found array with 0 {what} (shape={X.shape}) while a "
+                        "minimum of 1 is required."
+                    )
+            X = read_array(to_3d(X))
+        # feature names and n_features_in_ (the time steps) as scikit-learn keeps
+        # them; the sequence length may differ from fit, the channels may not
+        names = original if hasattr(original, "columns") else X
+        if reset or X.steps == self.n_features_in_:
+            validate_data(self, names, reset=reset, skip_check_array=True)
         if reset:
             self.n_channels_in_ = X.shape[2]
         else:
@@ -352,9 +345,9 @@ class _BaseLSTM(BaseEstimator):
         return X
 
     def _validate_X(self, X):
-        """Check ``X`` for prediction and return ``(values, lengths)``."""
+        """Check ``X`` for prediction and return it as :class:`Sequences`."""
         check_is_fitted(self)
-        return left_align(self._check_X(X, reset=False))
+        return self._check_X(X, reset=False)
 
     def _check_channels(self, X):
         if X.shape[2] != self.n_channels_in_:
@@ -390,8 +383,7 @@ class _BaseLSTM(BaseEstimator):
 
     def _forward(self, X):
         """Raw network outputs for ``X`` as a float64 numpy array."""
-        values, lengths = self._validate_X(X)
-        dataset = SequenceDataset(values, lengths)
+        dataset = SequenceDataset(self._validate_X(X))
         device = self._device(training=False)
         module = self.module_.to(device)
         module.eval()
@@ -446,6 +438,31 @@ class _BaseLSTM(BaseEstimator):
             state["module_"] = copy.deepcopy(module).cpu()
             state["_optimizer_state"] = _to_cpu(state.get("_optimizer_state"))
         return state
+
+
+def _numeric_array(X):
+    """``X`` as a 2-D or 3-D real ndarray, checked by scikit-learn when needed.
+
+    A numeric ndarray is taken as it is: ``check_array`` would scan (and, for a
+    window view, copy) every window, while the table under it is checked once.
+    """
+    if isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and X.ndim in (2, 3):
+        return X
+    try:
+        return check_array(
+            X,
+            allow_nd=True,
+            ensure_all_finite="allow-nan",
+            dtype=[np.float64, np.float32],
+        )
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        raise ValueError(
+            f"X must hold numbers (float sequences); got a value that is not "
+            f"one: {exc}. Encode categories first, e.g. with OneHotEncoder "
+            "before SequenceWindower."
+        ) from None
 
 
 def _save_rng(generator, devices):

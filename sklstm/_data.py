@@ -26,34 +26,46 @@ class Batch:
 
 
 class SequenceDataset(torch.utils.data.Dataset):
-    """Left-aligned sequences, their lengths, and optional targets and weights."""
+    """Sequences (a table plus each sample's start and length), optional targets
+    and weights. A mini-batch is gathered from the table when it is taken, so
+    overlapping windows are never materialised all at once."""
 
-    def __init__(self, values, lengths, y=None, weight=None):
-        self.x = torch.as_tensor(values)
-        lengths = torch.as_tensor(lengths)
+    def __init__(self, sequences, y=None, weight=None):
+        self.table = torch.from_numpy(sequences.table)
+        self.starts = torch.from_numpy(sequences.starts)
+        lengths = sequences.lengths
         # None marks "every sequence is full length", which skips all masking
-        self.lengths = None if bool((lengths == self.x.shape[1]).all()) else lengths
+        self.lengths = None if lengths is None else torch.from_numpy(lengths)
+        self.steps = sequences.steps
         self.y = None if y is None else torch.as_tensor(y)
         self.weight = None if weight is None else torch.as_tensor(weight)
 
     def __len__(self) -> int:
-        return self.x.shape[0]
+        return self.starts.shape[0]
 
     def __getitem__(self, index):
         return self.take(index)
 
     def take(self, index) -> tuple[Batch, torch.Tensor | None]:
         """Gather the samples at ``index`` (an index tensor or a slice)."""
-        x = self.x[index]
-        lengths = None
+        starts = self.starts[index]
+        steps, lengths, pad = self.steps, None, None
+        offsets = torch.arange(steps)
         if self.lengths is not None:
             lengths = self.lengths[index]
-            longest = int(lengths.max())
-            if longest < x.shape[1]:
-                # trailing steps that are padding in every sample cost time only
-                x = x[:, :longest]
-            if longest == x.shape[1] and bool((lengths == longest).all()):
+            steps = int(lengths.max())  # steps that are padding in every sample
+            offsets = offsets[:steps]  # cost time only
+            if bool((lengths == steps).all()):
                 lengths = None
+            else:
+                pad = offsets >= lengths[:, None]
+        rows = starts[:, None] + offsets
+        if pad is not None:
+            rows = rows.masked_fill(pad, 0)
+        x = self.table.index_select(0, rows.reshape(-1))
+        x = x.view(rows.shape[0], steps, self.table.shape[1])
+        if pad is not None:
+            x.masked_fill_(pad.unsqueeze(-1), 0.0)
         weight = None if self.weight is None else self.weight[index]
         y = None if self.y is None else self.y[index]
         return Batch(x, lengths, weight), y
@@ -65,8 +77,10 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     def _slice(self, sl: slice) -> SequenceDataset:
         part = SequenceDataset.__new__(SequenceDataset)
-        part.x = self.x[sl]
+        part.table = self.table
+        part.starts = self.starts[sl]
         part.lengths = None if self.lengths is None else self.lengths[sl]
+        part.steps = self.steps
         part.y = None if self.y is None else self.y[sl]
         part.weight = None if self.weight is None else self.weight[sl]
         return part

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.func import functional_call
 
 POOLINGS = ("last", "mean", "max")
 
@@ -56,6 +56,18 @@ class LSTMNetwork(nn.Module):
             # torch warns when dropout is set on a single layer: it would do nothing
             dropout=dropout if num_layers > 1 else 0.0,
         )
+        # one-layer, one-way shells that run this LSTM's weights (through
+        # functional_call) on variable-length input; a plain list, so they are
+        # neither parameters nor part of the state_dict
+        self._single_layers = [
+            nn.LSTM(
+                input_size if i == 0 else 2 * hidden_size,
+                hidden_size,
+                batch_first=True,
+                device="meta",  # holds no memory and draws no random numbers
+            )
+            for i in range(num_layers if bidirectional else 0)
+        ]
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), output_size)
 
@@ -70,18 +82,38 @@ class LSTMNetwork(nn.Module):
     ) -> torch.Tensor:
         """Per-step outputs of the last LSTM layer, ``(batch, steps, features)``."""
         if lengths is not None and self.bidirectional:
-            # The backward direction must start at each sequence's own last step,
-            # so trailing padding cannot simply be run over; packing does that.
-            packed = pack_padded_sequence(
-                x, lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
-            out, _ = self.lstm(packed)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-            return out
+            return self._encode_both_ways(x, lengths)
         # A unidirectional layer never looks ahead, so trailing padding cannot
         # change the outputs at valid steps: running over it is exact and cheap.
         out, _ = self.lstm(x)
         return out
+
+    def _encode_both_ways(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Bidirectional layers over left-aligned sequences of differing lengths.
+
+        The backward direction must start at each sequence's own last step.
+        Instead of packing (about 3x slower on a CPU), each layer runs the
+        backward weights over every sequence reversed within its length, then
+        reverses the outputs back; padding then trails in both directions.
+        """
+        lengths = lengths.to(x.device)
+        steps = torch.arange(x.shape[1], device=x.device)
+        last = lengths.unsqueeze(1) - 1
+        # reversing within the length; padding steps stay where they are
+        order = torch.where(steps <= last, last - steps, steps)
+        for layer, single in enumerate(self._single_layers):
+            if layer:
+                x = nn.functional.dropout(x, self.lstm.dropout, self.training)
+            forward, _ = functional_call(single, self._weights(layer, ""), (x,))
+            backward, _ = functional_call(
+                single, self._weights(layer, "_reverse"), (_gather(x, order),)
+            )
+            x = torch.cat([forward, _gather(backward, order)], dim=2)
+        return x
+
+    def _weights(self, layer: int, suffix: str) -> dict[str, torch.Tensor]:
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        return {f"{n}_l0": getattr(self.lstm, f"{n}_l{layer}{suffix}") for n in names}
 
     def pool(
         self, out: torch.Tensor, lengths: torch.Tensor | None = None
@@ -106,6 +138,11 @@ class LSTMNetwork(nn.Module):
             total = out.masked_fill(~mask, 0.0).sum(dim=1)
             return total / lengths.to(out.device, out.dtype).unsqueeze(-1)
         return out.masked_fill(~mask, float("-inf")).amax(dim=1)
+
+
+def _gather(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """``x[i, order[i, t]]`` for every sample ``i`` and step ``t``."""
+    return x.gather(1, order.unsqueeze(-1).expand(-1, -1, x.shape[2]))
 
 
 def valid_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:

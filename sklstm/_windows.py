@@ -136,6 +136,13 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
 
     def _split(self, X, reset):
         """Validate the table; return the series ids (or None) and the values."""
+        ndim = getattr(X, "ndim", None)
+        if ndim is not None and ndim > 2:
+            raise ValueError(
+                "SequenceWindower expects a 2-D table (n_rows, n_features); got "
+                f"shape {X.shape}. 3-D input is windows already: pass it to the "
+                "estimator directly."
+            )
         if self.series_id is None:
             values = validate_data(
                 self, X, reset=reset, ensure_all_finite="allow-nan", dtype=np.float64
@@ -211,7 +218,9 @@ def make_windows(data, window, *, horizon=1, target=None, step=1):
     Returns
     -------
     X : ndarray of shape (n_windows, window, n_features)
-        Input windows.
+        Input windows: a read-only view of ``data`` (as float64), so overlapping
+        windows take no extra memory, and the estimators train on it without
+        copying it. ``np.array(X)`` gives a writeable copy.
     y : ndarray of shape (n_windows,) or (n_windows, horizon) or \
 (n_windows, horizon, n_targets)
         Targets.
@@ -247,9 +256,11 @@ def make_windows(data, window, *, horizon=1, target=None, step=1):
             f"needs at least {window + horizon}."
         )
     targets = _target_columns(target, columns, table.shape[1])
-    starts = np.arange(n_windows) * step
-    X = sliding_window_view(table, window, axis=0)[starts].transpose(0, 2, 1)
-    ahead = sliding_window_view(table[window:, targets], horizon, axis=0)[starts]
+    # slicing, not fancy indexing, keeps X a view of the table: no copies
+    X = sliding_window_view(table, window, axis=0)[: n_windows * step : step]
+    X = X.transpose(0, 2, 1)
+    ahead = sliding_window_view(table[window:, targets], horizon, axis=0)
+    ahead = ahead[: n_windows * step : step]
     y = ahead.transpose(0, 2, 1)  # (n_windows, horizon, n_targets)
     if y.shape[2] == 1:
         y = y[:, :, 0]

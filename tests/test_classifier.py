@@ -3,7 +3,7 @@ import pytest
 from sklearn.base import clone
 
 from sklstm import LSTMClassifier
-from sklstm.datasets import load_gunpoint
+from sklstm.datasets import load_gunpoint, load_japanese_vowels
 
 FAST = dict(hidden_size=8, max_epochs=3, batch_size=16, random_state=0)
 
@@ -116,3 +116,13 @@ def test_pickle_and_determinism(small_classification):
     c = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(a.predict_proba(X), c.predict_proba(X))
     np.testing.assert_array_equal(a.classes_, c.classes_)
+
+
+def test_japanese_vowels_variable_length_beats_90_percent():
+    """Check the official split of JapaneseVowels (ragged, 12 channels) > 90 %."""
+    X_train, y_train = load_japanese_vowels(split="train")
+    X_test, y_test = load_japanese_vowels(split="test")
+    assert len({len(s) for s in X_train}) > 1  # really variable length
+    clf = LSTMClassifier(64, lr=3e-3, max_epochs=60, random_state=0)
+    clf.fit(X_train, y_train)
+    assert clf.score(X_test, y_test) > 0.90

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklstm import SequenceWindower, make_windows
+from sklstm import LSTMRegressor, SequenceWindower, make_windows
 
 
 def test_windower_keeps_rows_and_pads_the_start():
@@ -82,3 +82,58 @@ def test_make_windows_on_dataframe_target():
         make_windows(df, 2, target="z")
     with pytest.raises(ValueError, match="needs at least 7"):
         make_windows(df, 6)
+
+
+def test_window_longer_than_the_table_pads_and_still_trains():
+    """Check window > rows: every window still ends at a real row."""
+    table = np.arange(6.0).reshape(3, 2)
+    out = SequenceWindower(5).fit_transform(table)
+    assert out.shape == (3, 5, 2)
+    assert np.isnan(out[0, :4]).all() and (out[0, 4] == table[0]).all()
+    reg = LSTMRegressor(4, max_epochs=2, random_state=0).fit(out, [1.0, 2.0, 3.0])
+    assert reg.predict(out).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.ones((0, 2)), "0 sample"),
+        (
+            np.ones((3, 2, 2)),
+            r"2-D table \(n_rows, n_features\); got shape \(3, 2, 2\)",
+        ),
+    ],
+)
+def test_windower_refuses_what_is_not_a_table(bad, match):
+    with pytest.raises(ValueError, match=match):
+        SequenceWindower(2).fit(bad)
+
+
+def test_estimators_train_on_the_view_as_on_a_copy():
+    """Check that reading windows through their table changes nothing."""
+    series = np.sin(np.arange(300) / 5.0)[:, None]
+    X = SequenceWindower(12).fit_transform(series)
+    y = np.r_[series[1:, 0], 0.0]
+    fast = dict(hidden_size=8, max_epochs=3, random_state=0)
+    a = LSTMRegressor(**fast, bidirectional=True).fit(X, y).predict(X)
+    b = LSTMRegressor(**fast, bidirectional=True).fit(np.array(X), y).predict(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_partial_nan_in_a_window_names_sample_and_step():
+    table = np.ones((10, 2))
+    table[6, 1] = np.nan  # impute first, e.g. SimpleImputer before the windower
+    X = SequenceWindower(4).fit_transform(table)
+    with pytest.raises(ValueError, match="Sample 6 has NaN in some but not all"):
+        LSTMRegressor(max_epochs=1).fit(X, np.ones(10))
+
+
+def test_multi_step_forecast_from_make_windows():
+    """Check direct multi-step forecasting: y (n, 12) in, (n, 12) out."""
+    series = np.sin(np.arange(200) / 6.0)
+    X, y = make_windows(series, 24, horizon=12)
+    assert y.shape == (len(X), 12)
+    reg = LSTMRegressor(16, max_epochs=40, lr=1e-2, random_state=0).fit(X, y)
+    pred = reg.predict(X)
+    assert pred.shape == (len(X), 12) and reg.n_outputs_ == 12
+    assert np.mean((pred - y) ** 2) < 0.1 * y.var()

@@ -1,0 +1,123 @@
+"""Peak memory of windowing a long series and of one training epoch over it.
+
+Each phase runs in a fresh process and reports how far its peak resident memory
+rose above the same process right after it built the table, so imports and the
+table itself are not counted. The "bare torch" phase runs the same network and
+batch size on a tiny tensor: what it needs (activations, torch's own buffers) any
+training needs, whatever the data. Run:
+
+    .venv/bin/python benchmarks/windows.py            # 10 million rows, window 100
+    .venv/bin/python benchmarks/windows.py --rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+HIDDEN, BATCH = 8, 4096
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def phase(name: str, rows: int, window: int) -> dict:
+    import numpy as np
+    import torch
+
+    from sklstm import LSTMRegressor, SequenceWindower
+
+    torch.set_num_threads(2)
+    series = np.random.default_rng(0).normal(size=(rows, 1)).cumsum(axis=0)
+    target = np.r_[series[1:, 0], series[-1, 0]]
+    base = peak_mb()
+    start = time.perf_counter()
+    if name == "window":
+        windows = SequenceWindower(window).fit_transform(series)
+        assert windows.shape == (rows, window, 1)
+        checksum = float(windows[-1].sum() + windows[rows // 2].sum())  # read them
+        assert np.isfinite(checksum)
+    elif name == "epoch":
+        windows = SequenceWindower(window).fit_transform(series)
+        LSTMRegressor(HIDDEN, max_epochs=1, batch_size=BATCH, random_state=0).fit(
+            windows, target
+        )
+    elif name == "bare":
+        model = torch.nn.LSTM(1, HIDDEN, batch_first=True)
+        head = torch.nn.Linear(HIDDEN, 1)
+        params = list(model.parameters()) + list(head.parameters())
+        optimizer = torch.optim.Adam(params)
+        x, y = torch.randn(BATCH, window, 1), torch.randn(BATCH, 1)
+        for _ in range(20):
+            out, _ = model(x)
+            loss = torch.nn.functional.mse_loss(head(out[:, -1]), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return {
+        "phase": name,
+        "rise_mb": peak_mb() - base,
+        "seconds": time.perf_counter() - start,
+        "table_mb": series.nbytes / 2**20,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--window", type=int, default=100)
+    parser.add_argument("--phase", choices=["window", "epoch", "bare"])
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args.phase, args.rows, args.window)))
+        return
+    results = {}
+    for name in ("window", "bare", "epoch"):
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--phase",
+                name,
+                "--rows",
+                str(args.rows),
+                "--window",
+                str(args.window),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    table = results["window"]["table_mb"]
+    copied = args.rows * args.window * 8 / 2**20  # the windows as a float64 array
+    data = results["epoch"]["rise_mb"] - results["bare"]["rise_mb"]
+    print(f"{args.rows:,} rows x 1 column, window {args.window}")
+    print(f"table (float64)                      {table:9.0f} MiB")
+    print(
+        f"windows if copied (float64)          {copied:9.0f} MiB "
+        f"({copied / table:.0f}x the table)"
+    )
+    print(
+        f"windowing: peak rise                 {results['window']['rise_mb']:9.0f} "
+        f"MiB ({results['window']['rise_mb'] / table:.2f}x the table)"
+    )
+    print(
+        f"one epoch (hidden {HIDDEN}, batch {BATCH}): "
+        f"{results['epoch']['rise_mb']:6.0f} MiB peak rise in "
+        f"{results['epoch']['seconds']:.0f} s"
+    )
+    print(f"  of which bare torch needs anyway   {results['bare']['rise_mb']:9.0f} MiB")
+    print(
+        f"  the rest, due to the data          {data:9.0f} MiB "
+        f"({data / table:.2f}x the table)"
+    )
+
+
+if __name__ == "__main__":
+    main()
