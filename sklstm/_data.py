@@ -52,7 +52,7 @@ class SequenceDataset(torch.utils.data.Dataset):
         steps, lengths, pad = self.steps, None, None
         offsets = torch.arange(steps)
         if self.lengths is not None:
-            lengths = self.lengths[index]
+            lengths = self.lengths[index].long()
             steps = int(lengths.max())  # steps that are padding in every sample
             offsets = offsets[:steps]  # cost time only
             if bool((lengths == steps).all()):

@@ -27,8 +27,8 @@ class Sequences:
     """
 
     table: np.ndarray  # (n_rows, n_channels) float32, C-contiguous, writeable
-    starts: np.ndarray  # (n_samples,) int64
-    lengths: np.ndarray | None  # (n_samples,) int64
+    starts: np.ndarray  # (n_samples,) int32 (int64 for over 2**31 rows)
+    lengths: np.ndarray | None  # (n_samples,) int32
     steps: int  # time steps of the input as given (the longest sample)
 
     def __len__(self) -> int:
@@ -68,17 +68,22 @@ def read_array(X: np.ndarray) -> Sequences:
     table, starts = _window_table(X)
     if table is None:
         table = np.ascontiguousarray(X).reshape(n * steps, channels)
-        starts = np.arange(n, dtype=np.int64) * steps
+        starts = np.arange(n, dtype=_index_dtype(len(table))) * steps
     table = np.require(table, dtype=np.float32, requirements=["C", "W"])
-    return _locate(table, starts, starts + steps, steps)
+    return _locate(table, starts, steps, steps)
 
 
 def read_ragged(seqs: list[np.ndarray]) -> Sequences:
     """Read ``(t_i, c)`` float arrays of differing lengths, without padding them."""
     sizes = np.array([len(s) for s in seqs], dtype=np.int64)
-    ends = np.cumsum(sizes)
     table = np.concatenate(seqs).astype(np.float32)
-    return _locate(table, ends - sizes, ends, int(sizes.max()))
+    starts = (np.cumsum(sizes) - sizes).astype(_index_dtype(len(table)))
+    return _locate(table, starts, sizes.astype(np.int32), int(sizes.max()))
+
+
+def _index_dtype(rows: int):
+    """Row indices in 4 bytes where they fit: half the memory per sample."""
+    return np.int32 if rows < 2**31 else np.int64
 
 
 def _window_table(X):
@@ -97,77 +102,100 @@ def _window_table(X):
         return None, None
     rows = (n - 1) * k + steps
     table = as_strided(X, (rows, channels), (s_step, s_channel), writeable=False)
-    return table, np.arange(n, dtype=np.int64) * k
+    return table, np.arange(n, dtype=_index_dtype(rows)) * k
 
 
-def _locate(table, starts, ends, steps) -> Sequences:
-    """Find the valid steps of every sample ``table[starts[i]:ends[i]]``.
+def _locate(table, starts, sizes, steps) -> Sequences:
+    """Find the valid steps of every sample ``table[starts[i]:starts[i] + sizes]``.
 
-    A step is padding when all its channels are NaN; padding may lead or trail
-    the valid steps but not interrupt them, and a sample needs one valid step.
+    ``starts`` is sorted; ``sizes`` is one int for all samples or one per sample
+    (then the samples do not overlap). A step is padding when all its channels
+    are NaN; padding may lead or trail the valid steps but not interrupt them,
+    and a sample needs one valid step. Only samples that hold a padding row are
+    looked at closely, so the work and memory follow the padding, not the data.
     """
-    lengths = ends - starts
-    if (lengths == steps).all():
-        lengths = None  # every sample fills the input; no masking needed
+    fixed = np.isscalar(sizes)
+    lengths = None if fixed else sizes
     finite = np.isfinite(table)
     if finite.all():
         return Sequences(table, starts, lengths, steps)
     nan = np.isnan(table)
     bad = np.flatnonzero((~finite & ~nan).any(axis=1))
+    del finite
     if bad.size:
-        i, t = _owner(bad[0], starts, ends)
+        i, t = _owner(bad[0], starts, sizes)
         raise ValueError(
             f"X contains infinity in sample {i} at time step {t}; expected finite "
             "values (NaN only as padding)."
         )
-    del finite
     pad = nan.all(axis=1)
     partial = np.flatnonzero(nan.any(axis=1) & ~pad)
     del nan
     if partial.size:
-        i, t = _owner(partial[0], starts, ends)
+        i, t = _owner(partial[0], starts, sizes)
         raise ValueError(
             f"Sample {i} has NaN in some but not all channels at time step {t}. "
             "A step is padding only when every channel is NaN; impute partial "
             "gaps first (e.g. SimpleImputer before SequenceWindower)."
         )
-    # only samples that contain a padding row need a closer look
-    padding_before = np.concatenate([[0], np.cumsum(pad, dtype=np.int64)])
-    n_pad = padding_before[ends] - padding_before[starts]
-    del padding_before
-    touched = np.flatnonzero(n_pad)
+    pad_rows = np.flatnonzero(pad)
+    del pad
+    # the samples holding each padding row: [lo, hi) of the sorted starts
+    hi = np.searchsorted(starts, pad_rows, side="right")
+    lo = np.searchsorted(starts, pad_rows - sizes + 1) if fixed else hi - 1
+    mark = np.zeros(len(starts) + 1, dtype=np.int32)
+    np.add.at(mark, lo, 1)
+    np.add.at(mark, hi, -1)
+    touched = np.flatnonzero(np.cumsum(mark[:-1], dtype=np.int32) > 0)
+    del mark, lo, hi
     if touched.size == 0:
         return Sequences(table, starts, lengths, steps)
-    if lengths is None:
-        lengths = ends - starts
-    valid_rows = np.flatnonzero(~pad)
-    s, e = starts[touched], ends[touched]
-    count = lengths[touched] - n_pad[touched]
+    s = starts[touched].astype(np.int64)
+    e = s + (sizes if fixed else sizes[touched])
+    count = (e - s) - (np.searchsorted(pad_rows, e) - np.searchsorted(pad_rows, s))
     empty = np.flatnonzero(count == 0)
     if empty.size:
         raise ValueError(
             f"Sample {touched[empty[0]]} has no valid time step (all NaN); expected "
             "at least one step with data."
         )
-    first = valid_rows[np.searchsorted(valid_rows, s)]
-    last = valid_rows[np.searchsorted(valid_rows, e) - 1]
+    # runs of consecutive padding rows: a sample starting (ending) inside one
+    # has its first (last) valid row just after (before) it
+    breaks = np.flatnonzero(np.diff(pad_rows) != 1) + 1
+    run_first = pad_rows[np.r_[0, breaks]]
+    run_last = pad_rows[np.r_[breaks - 1, len(pad_rows) - 1]]
+    first = _skip_runs(s, run_first, run_last, forward=True)
+    last = _skip_runs(e - 1, run_first, run_last, forward=False)
     gaps = np.flatnonzero(last - first + 1 != count)
     if gaps.size:
         g = gaps[0]
-        row = first[g] + np.flatnonzero(pad[first[g] : last[g] + 1])[0]
+        inside = pad_rows[(pad_rows > first[g]) & (pad_rows < last[g])]
         raise ValueError(
-            f"Sample {touched[g]} has an all-NaN time step {row - s[g]} between "
-            "valid steps. NaN steps are read as padding only at the start or the "
-            "end of a sequence; fill gaps inside a sequence first."
+            f"Sample {touched[g]} has an all-NaN time step {inside[0] - s[g]} "
+            "between valid steps. NaN steps are read as padding only at the start "
+            "or the end of a sequence; fill gaps inside a sequence first."
         )
     starts = starts.copy()
     starts[touched] = first
+    if lengths is None:
+        lengths = np.full(len(starts), sizes, dtype=np.int32)
+    else:
+        lengths = lengths.copy()
     lengths[touched] = count
     return Sequences(table, starts, lengths, steps)
 
 
-def _owner(row, starts, ends):
+def _skip_runs(rows, run_first, run_last, forward):
+    """Move each row that is padding past its run of padding rows."""
+    run = np.searchsorted(run_first, rows, side="right") - 1
+    inside = (run >= 0) & (rows <= run_last[np.maximum(run, 0)])
+    moved = run_last[run] + 1 if forward else run_first[run] - 1
+    return np.where(inside, moved, rows)
+
+
+def _owner(row, starts, sizes):
     """The first sample holding table row ``row``, and the step it is there."""
+    ends = starts + sizes
     i = int(np.flatnonzero((starts <= row) & (row < ends))[0])
     return i, int(row - starts[i])
 

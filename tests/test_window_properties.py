@@ -1,13 +1,16 @@
 """Property tests (hypothesis) for SequenceWindower, make_windows and the way
 the estimators read windows through the table under them."""
 
+import re
+
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sklstm import SequenceWindower, make_windows
-from sklstm._sequences import read_array
+from sklstm._sequences import pad_ragged, read_array, read_list, read_ragged
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -115,3 +118,77 @@ def test_a_window_view_reads_like_its_copy(table, window, step):
         assert l1[i] == len(valid)
         np.testing.assert_array_equal(v1[i, : l1[i]], valid)
         assert not v1[i, l1[i] :].any()
+
+
+def _reference(X):
+    """Left-align sample by sample, the plain way; or the error it must raise."""
+    nan = np.isnan(X)
+    pad = nan.all(axis=2)
+    for i, t in zip(*np.nonzero(nan.any(axis=2) & ~pad), strict=False):
+        return f"Sample {i} has NaN in some but not all channels at time step {t}"
+    for i in range(len(X)):
+        if pad[i].all():
+            return f"Sample {i} has no valid time step"
+    for i in range(len(X)):
+        valid = np.flatnonzero(~pad[i])
+        if valid[-1] - valid[0] + 1 != len(valid):
+            t = valid[0] + np.flatnonzero(pad[i, valid[0] :])[0]
+            return f"Sample {i} has an all-NaN time step {t} between"
+    lengths = (~pad).sum(axis=1)
+    values = np.zeros(X.shape, dtype=np.float32)
+    for i in range(len(X)):
+        values[i, : lengths[i]] = X[i, ~pad[i]]
+    return values, lengths
+
+
+@SETTINGS
+@given(
+    table=tables(min_rows=2),
+    window=st.integers(1, 6),
+    step=st.integers(1, 3),
+    data=st.data(),
+)
+def test_padding_is_found_as_sample_by_sample(table, window, step, data):
+    """Random NaN cells and rows: the table-wide search agrees with a per-sample
+    reference on every sample, or raises the same error."""
+    rows = len(table)
+    nan_rows = data.draw(st.lists(st.integers(0, rows - 1), max_size=rows))
+    nan_cells = data.draw(st.lists(st.integers(0, rows - 1), max_size=2))
+    table = table.copy()
+    table[nan_rows] = np.nan
+    table[nan_cells, 0] = np.nan
+    for X in (
+        SequenceWindower(window).fit_transform(table)[::step],  # a view
+        np.array(SequenceWindower(window).fit_transform(table)),  # a copy
+    ):
+        expected = _reference(X)
+        if isinstance(expected, str):
+            with pytest.raises(ValueError, match=re.escape(expected)):
+                read_array(X)
+        else:
+            values, lengths = read_array(X).padded()
+            np.testing.assert_array_equal(lengths, expected[1])
+            np.testing.assert_array_equal(values, expected[0])
+
+
+@SETTINGS
+@given(
+    lengths=st.lists(st.integers(1, 8), min_size=2, max_size=6),
+    channels=st.integers(1, 2),
+    data=st.data(),
+)
+def test_ragged_lists_read_like_their_padded_array(lengths, channels, data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    seqs = [rng.normal(size=(n, channels)) for n in lengths]
+    for s in seqs:  # some all-NaN steps, anywhere
+        s[data.draw(st.lists(st.integers(0, len(s) - 1), max_size=2))] = np.nan
+    expected = _reference(pad_ragged(seqs))
+    if len(set(lengths)) == 1:
+        return  # equal lengths stack into one array: not the ragged path
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=re.escape(expected)):
+            read_ragged(read_list(seqs))
+    else:
+        values, got = read_ragged(read_list(seqs)).padded()
+        np.testing.assert_array_equal(got, expected[1])
+        np.testing.assert_array_equal(values, expected[0])
