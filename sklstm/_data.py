@@ -7,6 +7,7 @@ batch sample by sample; here a batch is one gather from pre-built tensors.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,12 @@ class SequenceDataset(torch.utils.data.Dataset):
     overlapping windows are never materialised all at once."""
 
     def __init__(self, sequences, y=None, weight=None):
-        self.table = torch.from_numpy(sequences.table)
+        with warnings.catch_warnings():
+            # a window view is read-only; the table is only ever read from
+            warnings.filterwarnings(
+                "ignore", message=".*not writable", category=UserWarning
+            )
+            self.table = torch.from_numpy(sequences.table)
         self.starts = torch.from_numpy(sequences.starts)
         lengths = sequences.lengths
         # None marks "every sequence is full length", which skips all masking
@@ -63,7 +69,7 @@ class SequenceDataset(torch.utils.data.Dataset):
         if pad is not None:
             rows = rows.masked_fill(pad, 0)
         x = self.table.index_select(0, rows.reshape(-1))
-        x = x.view(rows.shape[0], steps, self.table.shape[1])
+        x = x.view(rows.shape[0], steps, self.table.shape[1]).float()
         if pad is not None:
             x.masked_fill_(pad.unsqueeze(-1), 0.0)
         weight = None if self.weight is None else self.weight[index]
@@ -104,7 +110,9 @@ class BatchIterator:
 
     def __iter__(self):
         n = len(self.dataset)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        order = None
+        if self.shuffle:  # int32 halves its memory, same permutation as int64
+            order = torch.randperm(n, generator=self.generator, dtype=torch.int32)
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             index = slice(start, stop) if order is None else order[start:stop]

@@ -26,7 +26,7 @@ class Sequences:
     gone. ``lengths=None`` means every sample has ``steps`` valid steps.
     """
 
-    table: np.ndarray  # (n_rows, n_channels) float32, C-contiguous, writeable
+    table: np.ndarray  # (n_rows, n_channels) float32 or float64, C-contiguous
     starts: np.ndarray  # (n_samples,) int32 (int64 for over 2**31 rows)
     lengths: np.ndarray | None  # (n_samples,) int32
     steps: int  # time steps of the input as given (the longest sample)
@@ -53,7 +53,7 @@ class Sequences:
         offsets = np.arange(self.steps)
         pad = offsets >= lengths[:, None]
         rows = np.where(pad, 0, self.starts[:, None] + offsets)
-        values = self.table[rows]
+        values = self.table[rows].astype(np.float32)
         values[pad] = 0.0
         return values, lengths
 
@@ -69,7 +69,9 @@ def read_array(X: np.ndarray) -> Sequences:
     if table is None:
         table = np.ascontiguousarray(X).reshape(n * steps, channels)
         starts = np.arange(n, dtype=_index_dtype(len(table))) * steps
-    table = np.require(table, dtype=np.float32, requirements=["C", "W"])
+    if table.dtype not in (np.float32, np.float64):
+        table = table.astype(np.float32)
+    table = np.ascontiguousarray(table)  # a float table as given is not copied
     return _locate(table, starts, steps, steps)
 
 
@@ -116,6 +118,7 @@ def _locate(table, starts, sizes, steps) -> Sequences:
     """
     fixed = np.isscalar(sizes)
     lengths = None if fixed else sizes
+    _check_float32_range(table)
     finite = np.isfinite(table)
     if finite.all():
         return Sequences(table, starts, lengths, steps)
@@ -183,6 +186,21 @@ def _locate(table, starts, sizes, steps) -> Sequences:
         lengths = lengths.copy()
     lengths[touched] = count
     return Sequences(table, starts, lengths, steps)
+
+
+def _check_float32_range(table):
+    """The network computes in float32; larger finite values would become inf."""
+    if table.dtype == np.float32 or table.size == 0:
+        return
+    flat = table.reshape(-1)
+    biggest = max(abs(np.fmax.reduce(flat)), abs(np.fmin.reduce(flat)))
+    limit = np.finfo(np.float32).max
+    if np.isfinite(biggest) and biggest > limit:
+        raise ValueError(
+            f"X holds a value of magnitude {biggest:.3g}, beyond float32's range "
+            f"({limit:.3g}) in which the network computes; scale the inputs first, "
+            "e.g. StandardScaler before SequenceWindower."
+        )
 
 
 def _skip_runs(rows, run_first, run_last, forward):

@@ -45,6 +45,18 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
     ``transform`` sees only the rows it is given: the first ``window - 1`` rows
     of a test fold are padded rather than filled from the training fold.
 
+    Without ``series_id`` the windows are a read-only strided view of the
+    table (plus ``window - 1`` rows of NaN): windowing costs about the table's
+    size whatever the window, and the LSTM estimators read such a view through
+    the table under it, gathering each mini-batch as they go, so the windows
+    are never copied. ``np.array(windows)`` makes a writeable copy. With
+    ``series_id`` the output is an ordinary array of ``n_rows * window *
+    n_channels`` values: a window at the start of a series needs NaN where the
+    table holds the previous series, which no view of the table can show.
+
+    A window longer than the table is allowed: every window ends at a real row
+    (its own), and the steps before the table's first row are padding.
+
     Examples
     --------
     >>> import numpy as np

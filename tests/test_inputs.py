@@ -22,6 +22,20 @@ def _with(X, index, value):
 BAD_FIT = [
     ("inf in X", _with(X3, (3, 1, 0), np.inf), y, ValueError, "infinity"),
     (
+        "inf in a window view",
+        np.lib.stride_tricks.sliding_window_view(_with(np.ones(15), 6, np.inf), 4),
+        y,
+        ValueError,
+        "infinity in sample 3 at time step 3",
+    ),
+    (
+        "beyond float32",
+        _with(X3, (1, 1, 1), 1e39),
+        y,
+        ValueError,
+        "beyond float32's range",
+    ),
+    (
         "NaN step inside a sequence",
         _with(X3, (2, 2), np.nan),
         y,
