@@ -1,0 +1,28 @@
+"""The benchmarks run in a smoke mode (tiny sizes) so that they never rot."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).parent.parent / "benchmarks"
+
+
+def _run(script, *args):
+    out = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_windows_benchmark_smoke():
+    out = _run("windows.py", "--rows", "3000", "--window", "10")
+    assert "windowing: peak rise" in out and "due to the data" in out
+
+
+def test_variable_length_benchmark_smoke():
+    out = _run("variable_length.py", "--samples", "40", "--epochs", "1")
+    assert out.count("ratio") == 2
