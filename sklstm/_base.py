@@ -26,7 +26,6 @@ from sklearn.utils.validation import (
 from ._data import BatchIterator, SequenceDataset, TailSplit, normalised_weights
 from ._network import LSTMNetwork
 from ._sequences import read_array, read_list, read_ragged, to_3d
-from ._training import Monitor, ProgressBar, SequenceNet
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -207,6 +206,10 @@ class _BaseLSTM(BaseEstimator):
         return self
 
     def _build_net(self, generator, incremental, device):
+        # skorch (about a second to import) is loaded by the first fit, not by
+        # ``import sklstm``
+        from ._training import Monitor, ProgressBar, SequenceNet
+
         monitor_key = (
             "valid_loss" if self.early_stopping and not incremental else "train_loss"
         )

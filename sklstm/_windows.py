@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
@@ -118,6 +117,8 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         if ids is None:
             return _trailing_windows(values, self.window)
         out = np.empty((len(values), self.window, values.shape[1]))
+        import pandas as pd  # loaded only for stacked series
+
         for key in pd.unique(ids):
             rows = np.flatnonzero(ids == key)
             out[rows] = _trailing_windows(values[rows], self.window)
@@ -252,7 +253,7 @@ def make_windows(data, window, *, horizon=1, target=None, step=1):
     for name, value in (("window", window), ("horizon", horizon), ("step", step)):
         if not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
-    columns = data.columns if isinstance(data, pd.DataFrame) else None
+    columns = getattr(data, "columns", None)  # a DataFrame's, not a Series'
     table = np.asarray(data, dtype=np.float64)
     if table.ndim == 1:
         table = table[:, None]
