@@ -43,6 +43,12 @@ class SequenceDataset(torch.utils.data.Dataset):
         # None marks "every sequence is full length", which skips all masking
         self.lengths = None if lengths is None else torch.from_numpy(lengths)
         self.steps = sequences.steps
+        # samples that all fill `steps` and start a fixed number of rows apart
+        # (any dense array, any window view) are one strided view of the table:
+        # a batch is then a single gather, as in a hand-written loop
+        self.windows = None
+        if self.lengths is None:
+            self.windows = _regular_view(self.table, self.starts, self.steps)
         self.y = None if y is None else torch.as_tensor(y)
         self.weight = None if weight is None else torch.as_tensor(weight)
 
@@ -54,6 +60,10 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     def take(self, index) -> tuple[Batch, torch.Tensor | None]:
         """Gather the samples at ``index`` (an index tensor or a slice)."""
+        weight = None if self.weight is None else self.weight[index]
+        y = None if self.y is None else self.y[index]
+        if self.windows is not None:
+            return Batch(self.windows[index].float(), None, weight), y
         starts = self.starts[index]
         steps, lengths, pad = self.steps, None, None
         offsets = torch.arange(steps)
@@ -72,8 +82,6 @@ class SequenceDataset(torch.utils.data.Dataset):
         x = x.view(rows.shape[0], steps, self.table.shape[1]).float()
         if pad is not None:
             x.masked_fill_(pad.unsqueeze(-1), 0.0)
-        weight = None if self.weight is None else self.weight[index]
-        y = None if self.y is None else self.y[index]
         return Batch(x, lengths, weight), y
 
     def split_tail(self, n_tail: int) -> tuple[SequenceDataset, SequenceDataset]:
@@ -87,9 +95,25 @@ class SequenceDataset(torch.utils.data.Dataset):
         part.starts = self.starts[sl]
         part.lengths = None if self.lengths is None else self.lengths[sl]
         part.steps = self.steps
+        part.windows = None if self.windows is None else self.windows[sl]
         part.y = None if self.y is None else self.y[sl]
         part.weight = None if self.weight is None else self.weight[sl]
         return part
+
+
+def _regular_view(table, starts, steps):
+    """``(n, steps, channels)`` strided view of ``table`` if sample ``i`` starts at
+    row ``starts[0] + i * k`` for one ``k``; else None."""
+    n, channels = starts.shape[0], table.shape[1]
+    if n == 0:
+        return None
+    first = int(starts[0])
+    k = int(starts[1] - starts[0]) if n > 1 else steps
+    if k < 0 or (n > 1 and not bool((starts.diff() == k).all())):
+        return None
+    return table.as_strided(
+        (n, steps, channels), (k * channels, channels, 1), first * channels
+    )
 
 
 class BatchIterator:

@@ -28,6 +28,12 @@ class SequenceNet(NeuralNet):
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
 
+    def _set_training(self, training=True):
+        # skorch sets the mode on every batch, walking every submodule; the mode
+        # only changes between the training and the validation pass
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
+
     def infer(self, x, **fit_params):
         lengths = None if x.lengths is None else x.lengths.to(self.device)
         return self.module_(x.x.to(self.device), lengths)

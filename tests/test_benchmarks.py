@@ -26,3 +26,13 @@ def test_windows_benchmark_smoke():
 def test_variable_length_benchmark_smoke():
     out = _run("variable_length.py", "--samples", "40", "--epochs", "1")
     assert out.count("ratio") == 2
+
+
+def test_vs_torch_benchmark_smoke():
+    out = _run("vs_torch.py", "--smoke", "--repeats", "1", "--only", "1", "5")
+    assert "1 forecasting" in out and "5 variable length" in out
+
+
+def test_startup_benchmark_smoke():
+    out = _run("startup.py", "--repeats", "1", "--epochs", "1")
+    assert "sklstm / bare" in out

@@ -1,0 +1,189 @@
+"""sklstm's fit and predict against a bare, idiomatic PyTorch loop.
+
+Same data, same network (nn.LSTM + nn.Linear), same hyperparameters (Adam, lr
+1e-3, shuffled index batches), same process; runs interleaved, median of
+``--repeats``. Reports seconds and the ratio sklstm / bare for each workload:
+
+1. forecasting: sin(arange(0, 100, 0.1)), windows of 10 -> next value, LSTM(50),
+   20 epochs, batch 32 (the seed's time-series example)
+2. "speech": a 440 Hz tone at 8 kHz, windows of 100 (the seed's stride of 100),
+   two stacked LSTM(50), 10 epochs
+3. bidirectional: two stacked BiLSTM(50) on workload 1's data, 20 epochs
+4. scale: 100,000-point noisy sine, window 50, two LSTM(64), batch 256, 3 epochs
+5. variable length: 2,000 sequences of lengths 20-200, 8 channels, LSTM(64),
+   4 classes, 3 epochs
+
+Run:  .venv/bin/python benchmarks/vs_torch.py  [--repeats 3] [--only 1 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from sklstm import LSTMClassifier, LSTMRegressor, make_windows
+
+
+@dataclass
+class Workload:
+    name: str
+    X: object  # what sklstm gets (array or list)
+    y: np.ndarray
+    hidden: int
+    layers: int
+    bidirectional: bool
+    epochs: int
+    batch: int
+    classes: int = 0  # 0: regression
+
+
+def workloads(smoke: bool) -> dict[int, Workload]:
+    rng = np.random.default_rng(0)
+    sine = np.sin(np.arange(0, 100, 0.1))
+    X1, y1 = make_windows(sine, 10)
+    t = np.arange(0, 1.0, 1 / 8000)
+    X2, y2 = make_windows(np.sin(2 * np.pi * 440 * t), 100, step=100)
+    n4 = 3_000 if smoke else 100_000
+    noisy = np.sin(np.arange(n4) / 20) + 0.1 * rng.normal(size=n4)
+    X4, y4 = make_windows(noisy, 50)
+    n5 = 60 if smoke else 2_000
+    lengths = rng.integers(20, 201, size=n5)
+    X5 = [rng.normal(size=(n, 8)) for n in lengths]
+    y5 = np.array([int(s[:, 0].mean() > 0) + 2 * int(len(s) > 110) for s in X5])
+    e = 1 if smoke else None
+    return {
+        1: Workload("1 forecasting", X1, y1, 50, 1, False, e or 20, 32),
+        2: Workload("2 speech", X2, y2, 50, 2, False, e or 10, 32),
+        3: Workload("3 bidirectional", X1, y1, 50, 2, True, e or 20, 32),
+        4: Workload("4 scale", X4, y4, 64, 2, False, e or 3, 256),
+        5: Workload("5 variable length", X5, y5, 64, 1, False, e or 3, 32, 4),
+    }
+
+
+# -- the bare loop -----------------------------------------------------------------
+
+
+class Bare(nn.Module):
+    def __init__(self, w: Workload, channels: int):
+        super().__init__()
+        self.lstm = nn.LSTM(
+            channels,
+            w.hidden,
+            w.layers,
+            batch_first=True,
+            bidirectional=w.bidirectional,
+        )
+        self.head = nn.Linear(w.hidden * (2 if w.bidirectional else 1), w.classes or 1)
+
+    def forward(self, x, lengths):
+        out, _ = self.lstm(x)
+        return self.head(out[torch.arange(len(x)), lengths - 1])
+
+
+def bare_tensors(w: Workload):
+    if isinstance(w.X, list):  # left-aligned, zero-padded, with lengths
+        lengths = torch.tensor([len(s) for s in w.X])
+        x = torch.zeros(len(w.X), int(lengths.max()), w.X[0].shape[1])
+        for i, s in enumerate(w.X):
+            x[i, : len(s)] = torch.as_tensor(s, dtype=torch.float32)
+    else:
+        x = torch.as_tensor(np.array(w.X), dtype=torch.float32)
+        lengths = torch.full((len(x),), x.shape[1])
+    if w.classes:
+        y = torch.as_tensor(w.y, dtype=torch.long)
+    else:
+        y = torch.as_tensor(np.array(w.y), dtype=torch.float32).reshape(-1, 1)
+    return x, lengths, y
+
+
+def bare_fit(w: Workload):
+    torch.manual_seed(0)
+    x, lengths, y = bare_tensors(w)
+    model = Bare(w, x.shape[2])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss() if w.classes else nn.MSELoss()
+    for _ in range(w.epochs):
+        order = torch.randperm(len(x))
+        for start in range(0, len(x), w.batch):
+            idx = order[start : start + w.batch]
+            loss = loss_fn(model(x[idx], lengths[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model
+
+
+def bare_predict(model, w: Workload):
+    x, lengths, _ = bare_tensors(w)
+    model.eval()
+    with torch.inference_mode():
+        out = [
+            model(x[s : s + 256], lengths[s : s + 256]) for s in range(0, len(x), 256)
+        ]
+    return torch.cat(out).numpy()
+
+
+# -- sklstm --------------------------------------------------------------------------
+
+
+def sk_fit(w: Workload):
+    Estimator = LSTMClassifier if w.classes else LSTMRegressor
+    return Estimator(
+        w.hidden,
+        num_layers=w.layers,
+        bidirectional=w.bidirectional,
+        max_epochs=w.epochs,
+        n_iter_no_change=w.epochs + 1,  # run every epoch, as the bare loop does
+        batch_size=w.batch,
+        random_state=0,
+    ).fit(w.X, w.y)
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - start, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", type=int, nargs="*")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for tests")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"{'workload':<20}{'fit bare':>10}{'fit sklstm':>12}{'ratio':>7}"
+        f"{'pred bare':>11}{'pred sklstm':>13}{'ratio':>7}"
+    )
+    # warm up: first-call imports (torch._dynamo by the first optimizer, skorch)
+    # are start-up costs, measured separately, not per-fit ones
+    tiny = workloads(smoke=True)[2]
+    bare_fit(tiny)
+    sk_fit(tiny)
+    for key, w in workloads(args.smoke).items():
+        if args.only and key not in args.only:
+            continue
+        times = {k: [] for k in ("fb", "fs", "pb", "ps")}
+        for _ in range(args.repeats):  # interleaved: both see the same machine state
+            t, model = timed(bare_fit, w)
+            times["fb"].append(t)
+            t, est = timed(sk_fit, w)
+            times["fs"].append(t)
+            times["pb"].append(timed(bare_predict, model, w)[0])
+            times["ps"].append(timed(est.predict, w.X)[0])
+        m = {k: statistics.median(v) for k, v in times.items()}
+        print(
+            f"{w.name:<20}{m['fb']:>10.2f}{m['fs']:>12.2f}{m['fs'] / m['fb']:>6.2f}x"
+            f"{m['pb']:>11.3f}{m['ps']:>13.3f}{m['ps'] / m['pb']:>6.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
