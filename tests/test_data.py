@@ -1,0 +1,47 @@
+"""The lean batch path: same batches as the plain reference, in the same order."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklstm import SequenceWindower
+from sklstm._data import BatchIterator, SequenceDataset
+from sklstm._sequences import read_array
+
+rng = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        rng.normal(size=(30, 7, 3)),  # dense
+        np.lib.stride_tricks.sliding_window_view(rng.normal(size=40), 6)[::2],  # view
+        SequenceWindower(5).fit_transform(rng.normal(size=(25, 2))),  # padded view
+    ],
+    ids=["dense", "window view", "padded windows"],
+)
+def test_batches_equal_the_plain_gather(X):
+    X = X if X.ndim == 3 else X[:, :, None]
+    data = SequenceDataset(read_array(X), y=np.arange(len(X)))
+    reference = np.nan_to_num(np.array(X, dtype=np.float32))  # (n, steps, c)
+    index = torch.tensor([3, 0, 7, 7, 1])
+    batch, y = data.take(index)
+    lengths = (~np.isnan(X).all(axis=2)).sum(axis=1)
+    # full-length samples take the one-gather path, padded ones the general one
+    assert (data.windows is not None) == (lengths == X.shape[1]).all()
+    for row, i in enumerate(index.tolist()):
+        n = lengths[i]
+        valid = reference[i, X.shape[1] - n :] if n < X.shape[1] else reference[i]
+        np.testing.assert_array_equal(batch.x[row, :n].numpy(), valid)
+        assert not batch.x[row, n:].any()
+    np.testing.assert_array_equal(y.numpy(), index.numpy())
+
+
+def test_shuffled_order_is_the_seeded_permutation():
+    data = SequenceDataset(read_array(rng.normal(size=(50, 4, 1))), y=np.arange(50))
+    g = torch.Generator().manual_seed(3)
+    seen = torch.cat([y for _, y in BatchIterator(data, 16, shuffle=True, generator=g)])
+    expected = torch.randperm(50, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(seen, expected)
+    in_order = torch.cat([y for _, y in BatchIterator(data, 16)])
+    assert torch.equal(in_order, torch.arange(50))
