@@ -156,7 +156,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", type=int, nargs="*")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for tests")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1: see FACTS)"
+    )
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(
         f"{'workload':<20}{'fit bare':>10}{'fit sklstm':>12}{'ratio':>7}"

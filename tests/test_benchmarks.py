@@ -36,3 +36,8 @@ def test_vs_torch_benchmark_smoke():
 def test_startup_benchmark_smoke():
     out = _run("startup.py", "--repeats", "1", "--epochs", "1")
     assert "sklstm / bare" in out
+
+
+def test_search_benchmark_smoke():
+    out = _run("search.py", "--epochs", "1")
+    assert "n_jobs=2 warm" in out and "same best parameters: True" in out
