@@ -23,7 +23,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import BatchIterator, SequenceDataset, TailSplit, normalised_weights
+from ._data import (
+    BatchIterator,
+    SequenceDataset,
+    TailSplit,
+    normalised_weights,
+    place,
+)
 from ._network import LSTMNetwork
 from ._sequences import read_array, read_list, read_ragged, to_3d
 
@@ -181,7 +187,7 @@ class _BaseLSTM(BaseEstimator):
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self.history_ = []
         incremental = epochs is not None
-        dataset = SequenceDataset(sequences, y_enc, weight)
+        dataset = place(SequenceDataset(sequences, y_enc, weight), device)
         devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
         # training runs on its own copy of torch's global random state
         with torch.random.fork_rng(devices=devices):
@@ -386,8 +392,8 @@ class _BaseLSTM(BaseEstimator):
 
     def _forward(self, X):
         """Raw network outputs for ``X`` as a float64 numpy array."""
-        dataset = SequenceDataset(self._validate_X(X))
         device = self._device(training=False)
+        dataset = place(SequenceDataset(self._validate_X(X)), device)
         module = self.module_.to(device)
         module.eval()
         outputs = []

@@ -55,6 +55,34 @@ class SequenceDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.starts.shape[0]
 
+    @property
+    def device(self) -> torch.device:
+        return self.table.device
+
+    def to(self, device) -> SequenceDataset:
+        """The same dataset with every tensor on ``device``: one transfer, after
+        which batches are gathered where the model runs."""
+        if torch.device(device) == self.device:
+            return self
+        part = SequenceDataset.__new__(SequenceDataset)
+        part.table = self.table.to(device)
+        part.starts = self.starts.to(device)
+        part.lengths = None if self.lengths is None else self.lengths.to(device)
+        part.steps = self.steps
+        part.windows = None
+        if self.windows is not None:  # the same view of the moved table
+            w = self.windows
+            part.windows = part.table.as_strided(
+                w.shape, w.stride(), w.storage_offset()
+            )
+        part.y = None if self.y is None else self.y.to(device)
+        part.weight = None if self.weight is None else self.weight.to(device)
+        return part
+
+    def nbytes(self) -> int:
+        tensors = (self.table, self.starts, self.lengths, self.y, self.weight)
+        return sum(t.nelement() * t.element_size() for t in tensors if t is not None)
+
     def __getitem__(self, index):
         return self.take(index)
 
@@ -66,7 +94,7 @@ class SequenceDataset(torch.utils.data.Dataset):
             return Batch(self.windows[index].float(), None, weight), y
         starts = self.starts[index]
         steps, lengths, pad = self.steps, None, None
-        offsets = torch.arange(steps)
+        offsets = torch.arange(steps, device=starts.device)
         if self.lengths is not None:
             lengths = self.lengths[index].long()
             steps = int(lengths.max())  # steps that are padding in every sample
@@ -137,6 +165,8 @@ class BatchIterator:
         order = None
         if self.shuffle:  # int32 halves its memory, same permutation as int64
             order = torch.randperm(n, generator=self.generator, dtype=torch.int32)
+            # drawn on the CPU (the seeded generator lives there), moved once
+            order = order.to(self.dataset.device)
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             index = slice(start, stop) if order is None else order[start:stop]
@@ -163,6 +193,15 @@ class TailSplit:
                 f"{n - n_tail} for training and {n_tail} for validation."
             )
         return dataset.split_tail(n_tail)
+
+
+def place(dataset: SequenceDataset, device: str) -> SequenceDataset:
+    """Move the data to ``device`` once if it takes under a quarter of the free
+    device memory; else leave it on the CPU and let each batch travel."""
+    if device == "cpu":
+        return dataset
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    return dataset.to(device) if dataset.nbytes() < free // 4 else dataset
 
 
 def normalised_weights(sample_weight: np.ndarray | None) -> np.ndarray | None:

@@ -45,3 +45,22 @@ def test_shuffled_order_is_the_seeded_permutation():
     assert torch.equal(seen, expected)
     in_order = torch.cat([y for _, y in BatchIterator(data, 16)])
     assert torch.equal(in_order, torch.arange(50))
+
+
+def test_data_moves_to_the_device_once_and_batches_stay_there(monkeypatch):
+    """The GPU path, run on torch's meta device: every tensor a batch is made of
+    must already be where the model runs (a CPU one would fail here)."""
+    from sklstm._data import place
+
+    windows = np.lib.stride_tricks.sliding_window_view(rng.normal(size=60), 8)
+    data = SequenceDataset(read_array(windows[:, :, None]), y=np.arange(53.0))
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (10**9, 10**9))
+    moved = place(data, "meta")
+    assert moved.device.type == "meta" and moved.windows is not None
+    g = torch.Generator().manual_seed(0)
+    for batch, y in BatchIterator(moved, 16, shuffle=True, generator=g):
+        assert batch.x.device.type == "meta" and y.device.type == "meta"
+        assert batch.x.shape[1:] == (8, 1)
+    # too big for a quarter of the free memory: stays on the CPU
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (100, 10**9))
+    assert place(data, "meta") is data
