@@ -41,3 +41,8 @@ def test_startup_benchmark_smoke():
 def test_search_benchmark_smoke():
     out = _run("search.py", "--epochs", "1")
     assert "n_jobs=2 warm" in out and "same best parameters: True" in out
+
+
+def test_keras_benchmark_skips_cleanly_or_runs():
+    out = _run("vs_keras.py", "--smoke", "--only", "1")
+    assert "skipped" in out or "1 forecasting" in out
