@@ -123,24 +123,24 @@ def _locate(table, starts, sizes, steps) -> Sequences:
     if finite.all():
         return Sequences(table, starts, lengths, steps)
     nan = np.isnan(table)
-    bad = np.flatnonzero((~finite & ~nan).any(axis=1))
+    _refuse_rows(
+        (~finite & ~nan).any(axis=1),
+        starts,
+        sizes,
+        "X contains infinity in sample {i} at time step {t}; expected finite "
+        "values (NaN only as padding).",
+    )
     del finite
-    if bad.size:
-        i, t = _owner(bad[0], starts, sizes)
-        raise ValueError(
-            f"X contains infinity in sample {i} at time step {t}; expected finite "
-            "values (NaN only as padding)."
-        )
     pad = nan.all(axis=1)
-    partial = np.flatnonzero(nan.any(axis=1) & ~pad)
+    _refuse_rows(
+        nan.any(axis=1) & ~pad,
+        starts,
+        sizes,
+        "Sample {i} has NaN in some but not all channels at time step {t}. A step "
+        "is padding only when every channel is NaN; impute partial gaps first "
+        "(e.g. SimpleImputer before SequenceWindower).",
+    )
     del nan
-    if partial.size:
-        i, t = _owner(partial[0], starts, sizes)
-        raise ValueError(
-            f"Sample {i} has NaN in some but not all channels at time step {t}. "
-            "A step is padding only when every channel is NaN; impute partial "
-            "gaps first (e.g. SimpleImputer before SequenceWindower)."
-        )
     pad_rows = np.flatnonzero(pad)
     del pad
     # the samples holding each padding row: [lo, hi) of the sorted starts
@@ -211,11 +211,15 @@ def _skip_runs(rows, run_first, run_last, forward):
     return np.where(inside, moved, rows)
 
 
-def _owner(row, starts, sizes):
-    """The first sample holding table row ``row``, and the step it is there."""
-    ends = starts + sizes
-    i = int(np.flatnonzero((starts <= row) & (row < ends))[0])
-    return i, int(row - starts[i])
+def _refuse_rows(bad, starts, sizes, message):
+    """Raise ``message`` for the first table row flagged in ``bad``, naming the
+    first sample that holds it (``{i}``) and its time step there (``{t}``)."""
+    rows = np.flatnonzero(bad)
+    if rows.size == 0:
+        return
+    row = rows[0]
+    i = int(np.flatnonzero((starts <= row) & (row < starts + sizes))[0])
+    raise ValueError(message.format(i=i, t=int(row - starts[i])))
 
 
 def read_list(X):

@@ -137,3 +137,22 @@ def test_multi_step_forecast_from_make_windows():
     pred = reg.predict(X)
     assert pred.shape == (len(X), 12) and reg.n_outputs_ == 12
     assert np.mean((pred - y) ** 2) < 0.1 * y.var()
+
+
+def test_fit_and_predict_do_not_copy_the_windows():
+    """Check that the estimators read a window view through its table: numpy
+    allocations during fit and predict stay near the table's size, far from the
+    window array's (a check_array or ascontiguousarray on X would cost 100x)."""
+    import tracemalloc
+
+    series = np.random.default_rng(0).normal(size=(40_000, 1))
+    X = SequenceWindower(100).fit_transform(series)
+    y = np.r_[series[1:, 0], 0.0]
+    reg = LSTMRegressor(2, max_epochs=1, batch_size=8192, random_state=0)
+    tracemalloc.start()
+    reg.fit(X, y)
+    reg.predict(X)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    copied = X.shape[0] * X.shape[1] * 8  # the windows as float64: 32 MB
+    assert peak < 10 * series.nbytes < copied / 5
