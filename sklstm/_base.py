@@ -30,7 +30,7 @@ from ._data import (
     normalised_weights,
     place,
 )
-from ._network import LSTMNetwork
+from ._network import LSTMNetwork, autocast
 from ._sequences import read_array, read_list, read_ragged, to_3d
 
 OPTIMIZERS = {
@@ -39,6 +39,8 @@ OPTIMIZERS = {
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
+
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 # parameters that shape the module; a warm start cannot change them
 ARCHITECTURE = ("hidden_size", "num_layers", "bidirectional", "pooling")
@@ -67,6 +69,7 @@ class _BaseLSTM(BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -92,6 +95,7 @@ class _BaseLSTM(BaseEstimator):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        precision="float32",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -113,6 +117,7 @@ class _BaseLSTM(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -121,6 +126,10 @@ class _BaseLSTM(BaseEstimator):
     # ``_check_targets(y, reset)`` (validates y; on reset learns the targets'
     # description and sets ``_n_model_outputs``) and ``_finish_targets(y,
     # weight, reset)`` (turns kept targets and weights into training tensors).
+
+    def _target_scaling(self):
+        """``(mean, scale)`` that standardise the targets batch by batch, or None."""
+        return None
 
     # -- scikit-learn protocol ---------------------------------------------------
 
@@ -187,7 +196,8 @@ class _BaseLSTM(BaseEstimator):
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self.history_ = []
         incremental = epochs is not None
-        dataset = place(SequenceDataset(sequences, y_enc, weight), device)
+        dataset = SequenceDataset(sequences, y_enc, weight, self._target_scaling())
+        dataset = place(dataset, device)
         devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
         # training runs on its own copy of torch's global random state
         with torch.random.fork_rng(devices=devices):
@@ -264,6 +274,7 @@ class _BaseLSTM(BaseEstimator):
             ),
             callbacks=callbacks,
             device=device,
+            autocast=PRECISIONS[self.precision],
             verbose=0,
         )
 
@@ -397,12 +408,13 @@ class _BaseLSTM(BaseEstimator):
         module = self.module_.to(device)
         module.eval()
         outputs = []
-        with torch.inference_mode():
+        dtype = PRECISIONS[self.precision]
+        with torch.inference_mode(), autocast(device, dtype):
             for batch, _ in BatchIterator(
                 dataset, batch_size=max(self.batch_size, 256)
             ):
                 lengths = None if batch.lengths is None else batch.lengths.to(device)
-                outputs.append(module(batch.x.to(device), lengths).cpu())
+                outputs.append(module(batch.x.to(device), lengths).float().cpu())
         return torch.cat(outputs).double().numpy()
 
     def _device(self, training=True):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._sequences import lookup
+
 
 @dataclass
 class Batch:
@@ -27,60 +29,82 @@ class Batch:
 
 
 class SequenceDataset(torch.utils.data.Dataset):
-    """Sequences (a table plus each sample's start and length), optional targets
-    and weights. A mini-batch is gathered from the table when it is taken, so
-    overlapping windows are never materialised all at once."""
+    """Sequences (a table, a grid of samples and the samples that differ from
+    it), optional targets and weights. A mini-batch is gathered from the table
+    when it is taken, so overlapping windows are never materialised all at once,
+    and grid samples cost no memory each.
 
-    def __init__(self, sequences, y=None, weight=None):
+    ``y_scaling`` ``(mean, scale)`` standardises the targets batch by batch, so
+    that the user's float64 targets are used as given rather than copied.
+    """
+
+    def __init__(self, sequences, y=None, weight=None, y_scaling=None):
         with warnings.catch_warnings():
             # a window view is read-only; the table is only ever read from
             warnings.filterwarnings(
                 "ignore", message=".*not writable", category=UserWarning
             )
             self.table = torch.from_numpy(sequences.table)
-        self.starts = torch.from_numpy(sequences.starts)
-        lengths = sequences.lengths
-        # None marks "every sequence is full length", which skips all masking
-        self.lengths = None if lengths is None else torch.from_numpy(lengths)
-        self.steps = sequences.steps
-        # samples that all fill `steps` and start a fixed number of rows apart
-        # (any dense array, any window view) are one strided view of the table:
-        # a batch is then a single gather, as in a hand-written loop
-        self.windows = None
-        if self.lengths is None:
-            self.windows = _regular_view(self.table, self.starts, self.steps)
+        self.n, self.steps = sequences.n, sequences.steps
+        self.first, self.stride = sequences.first, sequences.stride
+        patch = sequences.patch
+        self.patch = None
+        if patch is not None:
+            self.patch = tuple(
+                torch.from_numpy(a) for a in (patch.index, patch.starts, patch.lengths)
+            )
         self.y = None if y is None else torch.as_tensor(y)
+        self.y_scaling = None
+        if y_scaling is not None:
+            self.y_scaling = tuple(torch.as_tensor(a) for a in y_scaling)
         self.weight = None if weight is None else torch.as_tensor(weight)
+        self._set_windows()
+
+    def _set_windows(self):
+        # grid samples are one strided view of the table: a batch of them is a
+        # single gather, as in a hand-written loop
+        self.windows = None
+        if self.patch is None or len(self.patch[0]) < self.n:
+            c = self.table.shape[1]
+            self.windows = self.table.as_strided(
+                (self.n, self.steps, c), (self.stride * c, c, 1), self.first * c
+            )
 
     def __len__(self) -> int:
-        return self.starts.shape[0]
+        return self.n
 
     @property
     def device(self) -> torch.device:
         return self.table.device
+
+    def _tensors(self) -> dict:
+        return {
+            "table": self.table,
+            "patch": self.patch,
+            "y": self.y,
+            "y_scaling": self.y_scaling,
+            "weight": self.weight,
+        }
+
+    def _copy(self, **tensors) -> SequenceDataset:
+        part = SequenceDataset.__new__(SequenceDataset)
+        part.__dict__.update(self.__dict__)
+        part.__dict__.update(tensors)
+        part._set_windows()
+        return part
 
     def to(self, device) -> SequenceDataset:
         """The same dataset with every tensor on ``device``: one transfer, after
         which batches are gathered where the model runs."""
         if torch.device(device) == self.device:
             return self
-        part = SequenceDataset.__new__(SequenceDataset)
-        part.table = self.table.to(device)
-        part.starts = self.starts.to(device)
-        part.lengths = None if self.lengths is None else self.lengths.to(device)
-        part.steps = self.steps
-        part.windows = None
-        if self.windows is not None:  # the same view of the moved table
-            w = self.windows
-            part.windows = part.table.as_strided(
-                w.shape, w.stride(), w.storage_offset()
-            )
-        part.y = None if self.y is None else self.y.to(device)
-        part.weight = None if self.weight is None else self.weight.to(device)
-        return part
+        moved = {k: _map(v, lambda t: t.to(device)) for k, v in self._tensors().items()}
+        return self._copy(**moved)
 
     def nbytes(self) -> int:
-        tensors = (self.table, self.starts, self.lengths, self.y, self.weight)
+        tensors = []
+        for value in self._tensors().values():
+            tensors.extend(value if isinstance(value, tuple) else (value,))
         return sum(t.nelement() * t.element_size() for t in tensors if t is not None)
 
     def __getitem__(self, index):
@@ -88,21 +112,30 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     def take(self, index) -> tuple[Batch, torch.Tensor | None]:
         """Gather the samples at ``index`` (an index tensor or a slice)."""
+        if isinstance(index, slice):
+            start, stop, _ = index.indices(self.n)
+            index = torch.arange(start, stop, device=self.device)
         weight = None if self.weight is None else self.weight[index]
         y = None if self.y is None else self.y[index]
-        if self.windows is not None:
+        if y is not None and self.y_scaling is not None:
+            mean, scale = self.y_scaling
+            y = ((y - mean) / scale).float()
+        hit = None
+        if self.patch is not None:
+            pos, hit = lookup(self.patch[0], index)
+            if not bool(hit.any()):
+                hit = None
+        if hit is None:
             return Batch(self.windows[index].float(), None, weight), y
-        starts = self.starts[index]
-        steps, lengths, pad = self.steps, None, None
-        offsets = torch.arange(steps, device=starts.device)
-        if self.lengths is not None:
-            lengths = self.lengths[index].long()
-            steps = int(lengths.max())  # steps that are padding in every sample
-            offsets = offsets[:steps]  # cost time only
-            if bool((lengths == steps).all()):
-                lengths = None
-            else:
-                pad = offsets >= lengths[:, None]
+        starts = self.first + index.long() * self.stride
+        lengths = torch.full_like(starts, self.steps)
+        starts[hit] = self.patch[1][pos[hit]].long()
+        lengths[hit] = self.patch[2][pos[hit]].long()
+        steps = int(lengths.max())  # steps that are padding in every sample
+        offsets = torch.arange(steps, device=starts.device)  # cost time only
+        pad = offsets >= lengths[:, None]
+        if not bool(pad.any()):
+            lengths, pad = None, None
         rows = starts[:, None] + offsets
         if pad is not None:
             rows = rows.masked_fill(pad, 0)
@@ -114,34 +147,31 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     def split_tail(self, n_tail: int) -> tuple[SequenceDataset, SequenceDataset]:
         """The first ``len - n_tail`` samples and the last ``n_tail``."""
-        cut = len(self) - n_tail
-        return self._slice(slice(0, cut)), self._slice(slice(cut, None))
+        cut = self.n - n_tail
+        return self._range(0, cut), self._range(cut, self.n)
 
-    def _slice(self, sl: slice) -> SequenceDataset:
-        part = SequenceDataset.__new__(SequenceDataset)
-        part.table = self.table
-        part.starts = self.starts[sl]
-        part.lengths = None if self.lengths is None else self.lengths[sl]
-        part.steps = self.steps
-        part.windows = None if self.windows is None else self.windows[sl]
-        part.y = None if self.y is None else self.y[sl]
-        part.weight = None if self.weight is None else self.weight[sl]
-        return part
+    def _range(self, a: int, b: int) -> SequenceDataset:
+        """Samples ``a`` to ``b - 1``."""
+        patch = self.patch
+        if patch is not None:
+            keep = (patch[0] >= a) & (patch[0] < b)
+            patch = (patch[0][keep] - a, patch[1][keep], patch[2][keep])
+        return self._copy(
+            n=b - a,
+            first=self.first + a * self.stride,
+            patch=patch,
+            y=None if self.y is None else self.y[a:b],
+            weight=None if self.weight is None else self.weight[a:b],
+        )
 
 
-def _regular_view(table, starts, steps):
-    """``(n, steps, channels)`` strided view of ``table`` if sample ``i`` starts at
-    row ``starts[0] + i * k`` for one ``k``; else None."""
-    n, channels = starts.shape[0], table.shape[1]
-    if n == 0:
+def _map(value, fn):
+    """``fn`` applied to a tensor, or to each tensor of a tuple; None stays."""
+    if value is None:
         return None
-    first = int(starts[0])
-    k = int(starts[1] - starts[0]) if n > 1 else steps
-    if k < 0 or (n > 1 and not bool((starts.diff() == k).all())):
-        return None
-    return table.as_strided(
-        (n, steps, channels), (k * channels, channels, 1), first * channels
-    )
+    if isinstance(value, tuple):
+        return tuple(fn(t) for t in value)
+    return fn(value)
 
 
 class BatchIterator:

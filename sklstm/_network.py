@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 from torch.func import functional_call
@@ -143,6 +145,14 @@ class LSTMNetwork(nn.Module):
 def _gather(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """``x[i, order[i, t]]`` for every sample ``i`` and step ``t``."""
     return x.gather(1, order.unsqueeze(-1).expand(-1, -1, x.shape[2]))
+
+
+def autocast(device, dtype: torch.dtype | None):
+    """``torch.autocast`` to ``dtype`` on ``device``'s type (mixed precision);
+    a no-op for None."""
+    if dtype is None:  # entering a disabled autocast still costs every batch
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)
 
 
 def valid_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:

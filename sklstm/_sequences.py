@@ -1,12 +1,14 @@
 """Input normalisation: from what users pass to samples as segments of a table.
 
 Every public input form (2-D univariate, 3-D multivariate, ragged lists, NaN
-padding at either end) becomes :class:`Sequences`: one float32 table of time
-steps and, per sample, the row where its valid steps start and how many there
-are. A window view (``SequenceWindower``, ``make_windows``,
-``sliding_window_view``) is read through its underlying table, so overlapping
-windows are never copied; mini-batches are gathered from the table. Bad input
-raises a ``ValueError``/``TypeError`` that says what was expected and what came.
+padding at either end) becomes :class:`Sequences`: one table of time steps and
+where each sample's valid steps lie in it. Samples of a dense array or of a
+window view (``SequenceWindower``, ``make_windows``, ``sliding_window_view``) sit
+on a grid, one every ``stride`` rows, and cost no memory per sample; only samples
+with padding, and the samples of a ragged list, carry their own start and length.
+Overlapping windows are never copied; mini-batches are gathered from the table.
+Bad input raises a ``ValueError``/``TypeError`` that says what was expected and
+what came.
 """
 
 from __future__ import annotations
@@ -19,43 +21,90 @@ from numpy.lib.stride_tricks import as_strided
 
 
 @dataclass
+class Patch:
+    """Samples whose start and length are their own, not the grid's."""
+
+    index: np.ndarray  # sorted sample indices, int32 (int64 past 2**31 samples)
+    starts: np.ndarray  # their first valid rows, int32 (int64 past 2**31 rows)
+    lengths: np.ndarray  # their valid steps, int32
+
+
+@dataclass
 class Sequences:
     """Samples as segments of one table.
 
-    Sample ``i`` is ``table[starts[i] : starts[i] + lengths[i]]``; its padding is
-    gone. ``lengths=None`` means every sample has ``steps`` valid steps.
+    Sample ``i`` starts at row ``first + i * stride`` and has ``steps`` valid
+    steps, unless ``patch`` gives it its own start and length (its padding is
+    gone). A ragged list is all patch (``stride=0``).
     """
 
     table: np.ndarray  # (n_rows, n_channels) float32 or float64, C-contiguous
-    starts: np.ndarray  # (n_samples,) int32 (int64 for over 2**31 rows)
-    lengths: np.ndarray | None  # (n_samples,) int32
+    n: int  # samples
     steps: int  # time steps of the input as given (the longest sample)
+    first: int = 0
+    stride: int = 0
+    patch: Patch | None = None
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return self.n
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """The ``(n_samples, n_timesteps, n_channels)`` shape of the input."""
-        return (len(self.starts), self.steps, self.table.shape[1])
+        return (self.n, self.steps, self.table.shape[1])
+
+    def bounds(self, index=None) -> tuple[np.ndarray, np.ndarray]:
+        """Starts and lengths (int64) of the samples at ``index`` (default all)."""
+        index = np.arange(self.n) if index is None else np.asarray(index)
+        starts = self.first + index.astype(np.int64) * self.stride
+        lengths = np.full(len(index), self.steps, dtype=np.int64)
+        if self.patch is not None:
+            pos, hit = lookup(self.patch.index, index)
+            starts[hit] = self.patch.starts[pos[hit]]
+            lengths[hit] = self.patch.lengths[pos[hit]]
+        return starts, lengths
 
     def select(self, index) -> Sequences:
         """The samples at ``index`` (a boolean mask or integer indices)."""
-        lengths = None if self.lengths is None else self.lengths[index]
-        return Sequences(self.table, self.starts[index], lengths, self.steps)
+        starts, lengths = self.bounds(np.arange(self.n)[index])
+        return _listed(self.table, starts, lengths, self.steps)
 
     def padded(self) -> tuple[np.ndarray, np.ndarray]:
         """Left-aligned ``(n, steps, c)`` values (zeros after each sample's valid
         steps) and the lengths; materialises every sample, so for small data."""
-        lengths = self.lengths
-        if lengths is None:
-            lengths = np.full(len(self), self.steps, dtype=np.int64)
+        starts, lengths = self.bounds()
         offsets = np.arange(self.steps)
         pad = offsets >= lengths[:, None]
-        rows = np.where(pad, 0, self.starts[:, None] + offsets)
+        rows = np.where(pad, 0, starts[:, None] + offsets)
         values = self.table[rows].astype(np.float32)
         values[pad] = 0.0
         return values, lengths
+
+
+def lookup(index, wanted):
+    """Positions of ``wanted`` in the sorted ``index`` and whether they are there
+    (numpy or torch arrays alike)."""
+    if len(index) == 0:
+        return wanted * 0, wanted < wanted
+    if isinstance(index, np.ndarray):
+        pos = np.minimum(np.searchsorted(index, wanted), len(index) - 1)
+    else:  # torch, imported by whoever made the tensors
+        import torch
+
+        pos = torch.searchsorted(index, wanted.to(index.dtype))
+        pos = pos.clamp_(max=len(index) - 1)
+    return pos, index[pos] == wanted
+
+
+def _listed(table, starts, lengths, steps) -> Sequences:
+    """Sequences with every sample's start and length given."""
+    n = len(starts)
+    patch = Patch(
+        np.arange(n, dtype=_index_dtype(n)),
+        starts.astype(_index_dtype(len(table))),
+        lengths.astype(np.int32),
+    )
+    return Sequences(table, n, steps, patch=patch)
 
 
 def read_array(X: np.ndarray) -> Sequences:
@@ -65,33 +114,33 @@ def read_array(X: np.ndarray) -> Sequences:
     read through that table, so the windows are not copied.
     """
     n, steps, channels = X.shape
-    table, starts = _window_table(X)
+    table, stride = _window_table(X)
     if table is None:
-        table = np.ascontiguousarray(X).reshape(n * steps, channels)
-        starts = np.arange(n, dtype=_index_dtype(len(table))) * steps
+        table, stride = np.ascontiguousarray(X).reshape(n * steps, channels), steps
     if table.dtype not in (np.float32, np.float64):
         table = table.astype(np.float32)
     table = np.ascontiguousarray(table)  # a float table as given is not copied
-    return _locate(table, starts, steps, steps)
+    return _locate(Sequences(table, n, steps, 0, stride))
 
 
 def read_ragged(seqs: list[np.ndarray]) -> Sequences:
     """Read ``(t_i, c)`` float arrays of differing lengths, without padding them."""
     sizes = np.array([len(s) for s in seqs], dtype=np.int64)
     table = np.concatenate(seqs).astype(np.float32)
-    starts = (np.cumsum(sizes) - sizes).astype(_index_dtype(len(table)))
-    return _locate(table, starts, sizes.astype(np.int32), int(sizes.max()))
+    starts = np.cumsum(sizes) - sizes
+    return _locate(_listed(table, starts, sizes, int(sizes.max())))
 
 
-def _index_dtype(rows: int):
-    """Row indices in 4 bytes where they fit: half the memory per sample."""
-    return np.int32 if rows < 2**31 else np.int64
+def _index_dtype(count: int):
+    """Indices in 4 bytes where they fit: half the memory."""
+    return np.int32 if count < 2**31 else np.int64
 
 
 def _window_table(X):
-    """The table under a window view of it, or ``(None, None)`` if there is none.
+    """The table under a window view of it and the rows between consecutive
+    samples, or ``(None, None)`` if there is none.
 
-    In a view whose consecutive samples start ``k`` rows apart (``k`` at most the
+    In a view whose consecutive samples start ``k`` rows apart (``k`` below the
     window, so every row in between belongs to some sample), element ``[i, t]``
     sits at table row ``i * k + t``.
     """
@@ -103,30 +152,52 @@ def _window_table(X):
     if rest or not 1 <= k < steps:  # k == steps: no overlap, nothing to gain
         return None, None
     rows = (n - 1) * k + steps
-    table = as_strided(X, (rows, channels), (s_step, s_channel), writeable=False)
-    return table, np.arange(n, dtype=_index_dtype(rows)) * k
+    return as_strided(X, (rows, channels), (s_step, s_channel), writeable=False), k
 
 
-def _locate(table, starts, sizes, steps) -> Sequences:
-    """Find the valid steps of every sample ``table[starts[i]:starts[i] + sizes]``.
+def _holders(seqs: Sequences, rows):
+    """For each of the sorted table ``rows``, the samples ``[lo, hi)`` that hold it."""
+    rows = rows.astype(np.int64)
+    if seqs.stride == 0:  # listed samples, one after another, not overlapping
+        hi = np.searchsorted(seqs.patch.starts, rows, side="right")
+        return hi - 1, hi
+    k, rel = seqs.stride, rows - seqs.first
+    lo = -((seqs.steps - 1 - rel) // k)  # ceil((rel - steps + 1) / k)
+    return np.clip(lo, 0, seqs.n), np.clip(rel // k + 1, 0, seqs.n)
 
-    ``starts`` is sorted; ``sizes`` is one int for all samples or one per sample
-    (then the samples do not overlap). A step is padding when all its channels
-    are NaN; padding may lead or trail the valid steps but not interrupt them,
-    and a sample needs one valid step. Only samples that hold a padding row are
-    looked at closely, so the work and memory follow the padding, not the data.
+
+def _union(lo, hi):
+    """The sorted indices in the union of ranges ``[lo, hi)`` whose ends never
+    decrease: memory follows the result, not the overlaps."""
+    keep = hi > lo
+    lo, hi = lo[keep], hi[keep]
+    if lo.size == 0:
+        return lo
+    new = np.r_[True, lo[1:] > hi[:-1]]  # a range that starts a merged run
+    run_lo = lo[new]
+    run_hi = np.maximum.reduceat(hi, np.flatnonzero(new))
+    sizes = run_hi - run_lo
+    offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.arange(sizes.sum()) - offsets + np.repeat(run_lo, sizes)
+
+
+def _locate(seqs: Sequences) -> Sequences:
+    """Find the valid steps of every sample.
+
+    A step is padding when all its channels are NaN; padding may lead or trail
+    the valid steps but not interrupt them, and a sample needs one valid step.
+    Only samples that hold a padding row are looked at closely, so the work and
+    memory follow the padding, not the data.
     """
-    fixed = np.isscalar(sizes)
-    lengths = None if fixed else sizes
+    table = seqs.table
     _check_float32_range(table)
     finite = np.isfinite(table)
     if finite.all():
-        return Sequences(table, starts, lengths, steps)
+        return seqs
     nan = np.isnan(table)
     _refuse_rows(
         (~finite & ~nan).any(axis=1),
-        starts,
-        sizes,
+        seqs,
         "X contains infinity in sample {i} at time step {t}; expected finite "
         "values (NaN only as padding).",
     )
@@ -134,8 +205,7 @@ def _locate(table, starts, sizes, steps) -> Sequences:
     pad = nan.all(axis=1)
     _refuse_rows(
         nan.any(axis=1) & ~pad,
-        starts,
-        sizes,
+        seqs,
         "Sample {i} has NaN in some but not all channels at time step {t}. A step "
         "is padding only when every channel is NaN; impute partial gaps first "
         "(e.g. SimpleImputer before SequenceWindower).",
@@ -143,19 +213,12 @@ def _locate(table, starts, sizes, steps) -> Sequences:
     del nan
     pad_rows = np.flatnonzero(pad)
     del pad
-    # the samples holding each padding row: [lo, hi) of the sorted starts
-    hi = np.searchsorted(starts, pad_rows, side="right")
-    lo = np.searchsorted(starts, pad_rows - sizes + 1) if fixed else hi - 1
-    mark = np.zeros(len(starts) + 1, dtype=np.int32)
-    np.add.at(mark, lo, 1)
-    np.add.at(mark, hi, -1)
-    touched = np.flatnonzero(np.cumsum(mark[:-1], dtype=np.int32) > 0)
-    del mark, lo, hi
+    touched = _union(*_holders(seqs, pad_rows))
     if touched.size == 0:
-        return Sequences(table, starts, lengths, steps)
-    s = starts[touched].astype(np.int64)
-    e = s + (sizes if fixed else sizes[touched])
-    count = (e - s) - (np.searchsorted(pad_rows, e) - np.searchsorted(pad_rows, s))
+        return seqs
+    s, size = seqs.bounds(touched)
+    e = s + size
+    count = size - (np.searchsorted(pad_rows, e) - np.searchsorted(pad_rows, s))
     empty = np.flatnonzero(count == 0)
     if empty.size:
         raise ValueError(
@@ -178,14 +241,18 @@ def _locate(table, starts, sizes, steps) -> Sequences:
             "between valid steps. NaN steps are read as padding only at the start "
             "or the end of a sequence; fill gaps inside a sequence first."
         )
-    starts = starts.copy()
-    starts[touched] = first
-    if lengths is None:
-        lengths = np.full(len(starts), sizes, dtype=np.int32)
-    else:
-        lengths = lengths.copy()
-    lengths[touched] = count
-    return Sequences(table, starts, lengths, steps)
+    starts, lengths = first, count
+    if seqs.patch is not None:
+        # listed: every sample is in the patch already, at its own index
+        starts, lengths = seqs.patch.starts.copy(), seqs.patch.lengths.copy()
+        starts[touched], lengths[touched] = first, count
+        touched = seqs.patch.index
+    patch = Patch(
+        touched.astype(_index_dtype(seqs.n)),
+        starts.astype(_index_dtype(len(table))),
+        lengths.astype(np.int32),
+    )
+    return Sequences(table, seqs.n, seqs.steps, seqs.first, seqs.stride, patch)
 
 
 def _check_float32_range(table):
@@ -211,15 +278,15 @@ def _skip_runs(rows, run_first, run_last, forward):
     return np.where(inside, moved, rows)
 
 
-def _refuse_rows(bad, starts, sizes, message):
+def _refuse_rows(bad, seqs, message):
     """Raise ``message`` for the first table row flagged in ``bad``, naming the
     first sample that holds it (``{i}``) and its time step there (``{t}``)."""
-    rows = np.flatnonzero(bad)
-    if rows.size == 0:
+    if not bad.any():
         return
-    row = rows[0]
-    i = int(np.flatnonzero((starts <= row) & (row < starts + sizes))[0])
-    raise ValueError(message.format(i=i, t=int(row - starts[i])))
+    row = np.array([np.argmax(bad)])
+    lo, _ = _holders(seqs, row)
+    start, _ = seqs.bounds(lo)
+    raise ValueError(message.format(i=int(lo[0]), t=int(row[0] - start[0])))
 
 
 def read_list(X):

@@ -13,9 +13,21 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
+from ._network import autocast
+
+PER_BATCH = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
 
 class SequenceNet(NeuralNet):
-    """A skorch ``NeuralNet`` whose batches are ``(Batch, y)`` pairs."""
+    """A skorch ``NeuralNet`` whose batches are ``(Batch, y)`` pairs.
+
+    ``autocast`` (a torch dtype or None) runs the forward pass under
+    ``torch.autocast`` with that dtype: mixed precision.
+    """
+
+    def __init__(self, *args, autocast=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.autocast = autocast
 
     def get_default_callbacks(self):
         # skorch's PrintLog is left out: progress is our ProgressBar's job
@@ -28,6 +40,24 @@ class SequenceNet(NeuralNet):
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
 
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # which callbacks act on each per-batch event; the others are skipped
+        self._batch_listeners = {
+            event: [cb for _, cb in self.callbacks_ if _overrides(cb, event)]
+            for event in PER_BATCH
+        }
+        return self
+
+    def notify(self, method_name, **cb_kwargs):
+        # skorch calls every callback on every batch, mostly skorch's no-ops
+        if method_name not in PER_BATCH:
+            return super().notify(method_name, **cb_kwargs)
+        getattr(self, method_name)(self, **cb_kwargs)  # the net's own: history
+        for cb in self._batch_listeners[method_name]:
+            getattr(cb, method_name)(self, **cb_kwargs)
+        return None
+
     def _set_training(self, training=True):
         # skorch sets the mode on every batch, walking every submodule; the mode
         # only changes between the training and the validation pass
@@ -36,15 +66,17 @@ class SequenceNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         lengths = None if x.lengths is None else x.lengths.to(self.device)
-        return self.module_(x.x.to(self.device), lengths)
+        with autocast(self.device, self.autocast):
+            out = self.module_(x.x.to(self.device), lengths)
+        return out.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = self.criterion_(y_pred, y_true.to(self.device))
+        if X is None or X.weight is None:
+            return loss.mean()  # every sample has as many outputs: one mean
         if loss.ndim > 1:  # several outputs: average them per sample
             loss = loss.flatten(1).mean(dim=1)
-        if X is not None and X.weight is not None:
-            loss = loss * X.weight.to(self.device)
-        return loss.mean()
+        return (loss * X.weight.to(self.device)).mean()
 
 
 class Monitor(Callback):
@@ -129,6 +161,11 @@ class ProgressBar(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
+
+
+def _overrides(callback, event: str) -> bool:
+    """Whether ``callback`` does something on ``event`` (not skorch's no-op)."""
+    return getattr(type(callback), event) is not getattr(Callback, event)
 
 
 def _snapshot(module: torch.nn.Module) -> dict:

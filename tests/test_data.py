@@ -20,21 +20,24 @@ rng = np.random.default_rng(0)
     ],
     ids=["dense", "window view", "padded windows"],
 )
-def test_batches_equal_the_plain_gather(X):
+@pytest.mark.parametrize("index", [[3, 0, 7, 7, 1], [9, 4, 12], slice(2, 11)])
+def test_batches_equal_the_plain_gather(X, index):
     X = X if X.ndim == 3 else X[:, :, None]
     data = SequenceDataset(read_array(X), y=np.arange(len(X)))
     reference = np.nan_to_num(np.array(X, dtype=np.float32))  # (n, steps, c)
-    index = torch.tensor([3, 0, 7, 7, 1])
+    if isinstance(index, list):
+        index = torch.tensor(index, dtype=torch.int32)  # as the shuffle draws them
     batch, y = data.take(index)
+    chosen = np.arange(len(X))[index]
     lengths = (~np.isnan(X).all(axis=2)).sum(axis=1)
-    # full-length samples take the one-gather path, padded ones the general one
-    assert (data.windows is not None) == (lengths == X.shape[1]).all()
-    for row, i in enumerate(index.tolist()):
+    # a batch of full-length samples takes the one-gather path, unmasked
+    assert (batch.lengths is None) == (lengths[chosen] == X.shape[1]).all()
+    for row, i in enumerate(chosen):
         n = lengths[i]
         valid = reference[i, X.shape[1] - n :] if n < X.shape[1] else reference[i]
         np.testing.assert_array_equal(batch.x[row, :n].numpy(), valid)
         assert not batch.x[row, n:].any()
-    np.testing.assert_array_equal(y.numpy(), index.numpy())
+    np.testing.assert_array_equal(y.numpy(), chosen)
 
 
 def test_shuffled_order_is_the_seeded_permutation():
@@ -64,3 +67,15 @@ def test_data_moves_to_the_device_once_and_batches_stay_there(monkeypatch):
     # too big for a quarter of the free memory: stays on the CPU
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (100, 10**9))
     assert place(data, "meta") is data
+
+
+def test_tail_split_gathers_what_the_whole_dataset_does():
+    X = SequenceWindower(5).fit_transform(rng.normal(size=(25, 2)))
+    data = SequenceDataset(read_array(X), y=np.arange(25.0), weight=np.ones(25))
+    head, tail = data.split_tail(22)  # the head holds padded and grid samples
+    for part, offset in ((head, 0), (tail, 3)):
+        index = torch.arange(len(part))
+        got, y = part.take(index)
+        want, y_want = data.take(index + offset)
+        assert torch.equal(got.x, want.x) and torch.equal(y, y_want)
+        assert (got.lengths is None) == (want.lengths is None)

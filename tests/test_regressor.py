@@ -6,6 +6,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 
 from sklstm import LSTMRegressor, TrainingDivergedError
@@ -262,6 +263,23 @@ def test_clip_grad_norm_and_optimizers(small_regression):
         assert np.isfinite(reg.fit(X, y).predict(X)).all()
 
 
+
+def test_clip_grad_norm_reaches_every_step(small_regression):
+    """Check that clipping acts on every gradient: with SGD, a step is at most
+    lr * clip_grad_norm long, so a tiny clip barely moves the weights."""
+    X, y = small_regression
+    params = dict(FAST, optimizer="sgd", lr=1.0, shuffle=False)
+    start = LSTMRegressor(**dict(params, max_epochs=1), clip_grad_norm=1e-9)
+    start = torch.cat([p.flatten() for p in start.fit(X, y).module_.parameters()])
+    # 4 batches of 16 per epoch, 3 epochs: at most 12 steps of 1e-6 each
+    reg = LSTMRegressor(**params, clip_grad_norm=1e-6).fit(X, y)
+    end = torch.cat([p.flatten() for p in reg.module_.parameters()])
+    assert 0 < float((end - start).norm()) <= 12 * 1e-6 * 1.01
+    free = LSTMRegressor(**params).fit(X, y)
+    moved = torch.cat([p.flatten() for p in free.module_.parameters()]) - start
+    assert float(moved.norm()) > 1e-3
+
+
 def test_divergence_stops_with_last_good_weights(small_regression):
     """Check that a NaN loss raises a clear error and keeps finite weights."""
     X, y = small_regression
@@ -338,3 +356,28 @@ def test_failed_call_keeps_the_fitted_model(small_regression, method):
     assert reg.n_channels_in_ == 2 and reg.n_iter_ == 3
     assert {k for k in vars(reg) if k.endswith("_")} == set(state)
     np.testing.assert_array_equal(reg.predict(X), before)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_bfloat16_precision_trains_close_to_float32(sine_windows, bidirectional):
+    """Check that mixed precision (autocast to bfloat16, here on the CPU) learns
+    the seed's sine task about as well, keeps float32 weights, and predicts
+    float64 like the default precision."""
+    X, y = sine_windows
+    ragged = [x[i % 4 :] for i, x in enumerate(X)]  # exercise the masked path too
+    scores = {}
+    for precision in ("float32", "bfloat16"):
+        reg = LSTMRegressor(
+            16,
+            max_epochs=10,
+            bidirectional=bidirectional,
+            precision=precision,
+            random_state=0,
+        ).fit(ragged, y)
+        assert all(p.dtype == torch.float32 for p in reg.module_.parameters())
+        pred = reg.predict(ragged)
+        assert pred.dtype == np.float64 and np.isfinite(pred).all()
+        scores[precision] = reg.score(ragged, y)
+    assert (
+        scores["bfloat16"] > 0.9 and abs(scores["bfloat16"] - scores["float32"]) < 0.05
+    )
