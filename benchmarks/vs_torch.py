@@ -14,6 +14,7 @@ Same data, same network (nn.LSTM + nn.Linear), same hyperparameters (Adam, lr
    4 classes, 3 epochs
 
 Run:  .venv/bin/python benchmarks/vs_torch.py  [--repeats 3] [--only 1 4]
+      [--threads 2] [--precision bfloat16]
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def bare_predict(model, w: Workload):
 # -- sklstm --------------------------------------------------------------------------
 
 
-def sk_fit(w: Workload):
+def sk_fit(w: Workload, precision: str = "float32"):
     Estimator = LSTMClassifier if w.classes else LSTMRegressor
     return Estimator(
         w.hidden,
@@ -141,6 +142,7 @@ def sk_fit(w: Workload):
         max_epochs=w.epochs,
         n_iter_no_change=w.epochs + 1,  # run every epoch, as the bare loop does
         batch_size=w.batch,
+        precision=precision,
         random_state=0,
     ).fit(w.X, w.y)
 
@@ -158,6 +160,12 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for tests")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (default 1: see FACTS)"
+    )
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "bfloat16"],
+        help="sklstm's precision (the bare loop stays float32)",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -178,7 +186,7 @@ def main() -> None:
         for _ in range(args.repeats):  # interleaved: both see the same machine state
             t, model = timed(bare_fit, w)
             times["fb"].append(t)
-            t, est = timed(sk_fit, w)
+            t, est = timed(sk_fit, w, args.precision)
             times["fs"].append(t)
             times["pb"].append(timed(bare_predict, model, w)[0])
             times["ps"].append(timed(est.predict, w.X)[0])
