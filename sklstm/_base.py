@@ -30,8 +30,9 @@ from ._data import (
     normalised_weights,
     place,
 )
-from ._network import LSTMNetwork, autocast
+from ._network import LSTMNetwork, attention_weights, autocast
 from ._sequences import read_array, read_list, read_ragged, to_3d
+from ._tokens import largest_id, read_frames, read_tokens
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -43,7 +44,15 @@ OPTIMIZERS = {
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 # parameters that shape the module; a warm start cannot change them
-ARCHITECTURE = ("hidden_size", "num_layers", "bidirectional", "pooling")
+ARCHITECTURE = (
+    "hidden_size",
+    "num_layers",
+    "bidirectional",
+    "pooling",
+    "conv_channels",
+    "conv_kernel_size",
+    "embedding_dim",
+)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -56,7 +65,10 @@ class _BaseLSTM(BaseEstimator):
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "pooling": [StrOptions({"last", "mean", "max"})],
+        "pooling": [StrOptions({"last", "mean", "max", "attention"})],
+        "conv_channels": ["array-like"],
+        "conv_kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -83,6 +95,9 @@ class _BaseLSTM(BaseEstimator):
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        conv_channels=(),
+        conv_kernel_size=3,
+        embedding_dim=None,
         max_epochs=100,
         batch_size=32,
         lr=1e-3,
@@ -105,6 +120,9 @@ class _BaseLSTM(BaseEstimator):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.pooling = pooling
+        self.conv_channels = conv_channels
+        self.conv_kernel_size = conv_kernel_size
+        self.embedding_dim = embedding_dim
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -195,6 +213,7 @@ class _BaseLSTM(BaseEstimator):
         if reset:
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self.history_ = []
+            self._fitted_architecture = self._architecture()
         incremental = epochs is not None
         dataset = SequenceDataset(sequences, y_enc, weight, self._target_scaling())
         dataset = place(dataset, device)
@@ -257,6 +276,11 @@ class _BaseLSTM(BaseEstimator):
             module__bidirectional=self.bidirectional,
             module__dropout=self.dropout,
             module__pooling=self.pooling,
+            module__conv_channels=self._conv_channels(),
+            module__conv_kernel_size=self.conv_kernel_size,
+            module__frame_shape=self.frame_shape_,
+            module__vocab_size=self.vocab_size_,
+            module__embedding_dim=self.embedding_dim,
             criterion=self._criterion(),
             optimizer=OPTIMIZERS[self.optimizer],
             optimizer__weight_decay=self.weight_decay,
@@ -340,28 +364,38 @@ class _BaseLSTM(BaseEstimator):
 
     def _check_X(self, X, reset):
         """Validate ``X`` and return it as :class:`Sequences` (NaN = padding)."""
-        original = X
-        X = read_list(X)
-        if isinstance(X, list):
-            X = read_ragged(X)
+        original, frame_shape = X, None
+        if self.embedding_dim is not None:
+            X = read_tokens(X)
         else:
-            X = _numeric_array(X)
-            for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
-                if X.shape[axis] == 0:
-                    raise ValueError(
-                        f"Found array with 0 {what} (shape={X.shape}) while a "
-                        "minimum of 1 is required."
-                    )
-            X = read_array(to_3d(X))
+            X = read_list(X)
+            if isinstance(X, list):
+                X = read_ragged(X)
+            else:
+                X = _numeric_array(X)
+                for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
+                    if X.shape[axis] == 0:
+                        raise ValueError(
+                            f"Found array with 0 {what} (shape={X.shape}) while a "
+                            "minimum of 1 is required."
+                        )
+                if X.ndim in (4, 5) and self._conv_channels():
+                    X, frame_shape = read_frames(X)
+                else:
+                    X = read_array(to_3d(X))
         # feature names and n_features_in_ (the time steps) as scikit-learn keeps
         # them; the sequence length may differ from fit, the channels may not
         names = original if hasattr(original, "columns") else X
         if reset or X.steps == self.n_features_in_:
             validate_data(self, names, reset=reset, skip_check_array=True)
         if reset:
-            self.n_channels_in_ = X.shape[2]
+            self.frame_shape_ = frame_shape
+            self.n_channels_in_ = frame_shape[2] if frame_shape else X.shape[2]
+            self.vocab_size_ = None
+            if self.embedding_dim is not None:
+                self.vocab_size_ = largest_id(X) + 1
         else:
-            self._check_channels(X)
+            self._check_channels(X, frame_shape)
         return X
 
     def _validate_X(self, X):
@@ -369,8 +403,22 @@ class _BaseLSTM(BaseEstimator):
         check_is_fitted(self)
         return self._check_X(X, reset=False)
 
-    def _check_channels(self, X):
-        if X.shape[2] != self.n_channels_in_:
+    def _check_channels(self, X, frame_shape):
+        if frame_shape != self.frame_shape_:
+            fitted = self.frame_shape_ or "no image"
+            raise ValueError(
+                f"X holds frames of shape (height, width, channels) "
+                f"{frame_shape or 'none (not image sequences)'}, but "
+                f"{type(self).__name__} was fitted on frames {fitted}."
+            )
+        if self.vocab_size_ is not None and largest_id(X) >= self.vocab_size_:
+            raise ValueError(
+                f"X holds token id {largest_id(X)}, unseen in fit: the model knows "
+                f"ids 0 to {self.vocab_size_ - 1} (vocab_size_={self.vocab_size_}). "
+                "Map unknown tokens to an id seen in fit (e.g. reserve one for "
+                "out-of-vocabulary words) before predicting."
+            )
+        if frame_shape is None and X.shape[2] != self.n_channels_in_:
             raise ValueError(
                 f"X has {X.shape[2]} channels per time step (shape {X.shape}), but "
                 f"{type(self).__name__} was fitted with {self.n_channels_in_} "
@@ -378,9 +426,23 @@ class _BaseLSTM(BaseEstimator):
                 "predict; the channel count may not."
             )
 
+    def _conv_channels(self) -> tuple:
+        """``conv_channels`` as a tuple of positive ints, or a clear error."""
+        channels = self.conv_channels
+        if isinstance(channels, numbers.Integral):
+            channels = (channels,)
+        channels = tuple(channels)
+        if not all(isinstance(c, numbers.Integral) and c >= 1 for c in channels):
+            raise ValueError(
+                f"conv_channels must be a sequence of positive ints (output "
+                f"channels of each convolution), e.g. (32, 64); got "
+                f"{self.conv_channels!r}."
+            )
+        return tuple(int(c) for c in channels)
+
     def _check_same_architecture(self):
-        fitted = self._fitted_params
-        changed = [p for p in ARCHITECTURE if getattr(self, p) != fitted[p]]
+        fitted, now = self._fitted_architecture, self._architecture()
+        changed = [p for p in ARCHITECTURE if now[p] != fitted[p]]
         if changed:
             raise ValueError(
                 f"warm_start=True cannot change {', '.join(changed)} of a fitted "
@@ -389,22 +451,22 @@ class _BaseLSTM(BaseEstimator):
                 "warm_start=False to train a new model."
             )
 
-    @property
-    def _fitted_params(self):
-        net = self.module_
-        return {
-            "hidden_size": net.hidden_size,
-            "num_layers": net.lstm.num_layers,
-            "bidirectional": net.bidirectional,
-            "pooling": net.pooling,
+    def _architecture(self) -> dict:
+        return {p: getattr(self, p) for p in ARCHITECTURE} | {
+            "conv_channels": self._conv_channels()
         }
 
     # -- inference -----------------------------------------------------------------
 
     def _forward(self, X):
         """Raw network outputs for ``X`` as a float64 numpy array."""
+        outputs = self._per_batch(self._validate_X(X), lambda m, x, n: m(x, n))
+        return torch.cat(outputs).double().numpy()
+
+    def _per_batch(self, sequences, fn) -> list:
+        """``fn(module, x, lengths)`` for each inference batch, on the CPU."""
         device = self._device(training=False)
-        dataset = place(SequenceDataset(self._validate_X(X)), device)
+        dataset = place(SequenceDataset(sequences), device)
         module = self.module_.to(device)
         module.eval()
         outputs = []
@@ -414,8 +476,48 @@ class _BaseLSTM(BaseEstimator):
                 dataset, batch_size=max(self.batch_size, 256)
             ):
                 lengths = None if batch.lengths is None else batch.lengths.to(device)
-                outputs.append(module(batch.x.to(device), lengths).float().cpu())
-        return torch.cat(outputs).double().numpy()
+                outputs.append(fn(module, batch.x.to(device), lengths).float().cpu())
+        return outputs
+
+    def attention_weights(self, X):
+        """Where the model looked: attention weights over each sequence's steps.
+
+        Only for ``pooling="attention"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps[, n_channels]), or list \
+of arrays
+            Sequences, as for ``predict``.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_timesteps)
+            Weights at each input time step; they sum to 1 over a sequence's
+            valid steps and are 0 on padding (for a list of sequences,
+            ``n_timesteps`` is the longest one).
+        """
+        check_is_fitted(self)
+        if self.module_.pooling != "attention":
+            raise ValueError(
+                "attention_weights needs a model fitted with pooling='attention'; "
+                f"this one was fitted with pooling={self.module_.pooling!r}."
+            )
+        sequences = self._validate_X(X)
+        out = np.zeros((len(sequences), sequences.steps))
+        _, lengths = sequences.bounds()
+        leads = sequences.leads()
+        start = 0
+        for w in self._per_batch(sequences, attention_weights):
+            rows = np.arange(start, start + len(w))
+            steps = np.arange(w.shape[1])
+            valid = steps < lengths[rows, None]
+            cols = leads[rows, None] + steps
+            out[np.broadcast_to(rows[:, None], valid.shape)[valid], cols[valid]] = (
+                w.double().numpy()[valid]
+            )
+            start += len(w)
+        return out
 
     def _device(self, training=True):
         if self.device == "auto":

@@ -8,7 +8,15 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-POOLINGS = ("last", "mean", "max")
+from ._layers import (
+    AdditiveAttention,
+    FrameEncoder,
+    TimeConv,
+    TokenEmbedding,
+    valid_mask,
+)
+
+POOLINGS = ("last", "mean", "max", "attention")
 
 
 class LSTMNetwork(nn.Module):
@@ -27,10 +35,19 @@ class LSTMNetwork(nn.Module):
     hidden_size, num_layers, bidirectional, dropout :
         As in :class:`torch.nn.LSTM`; ``dropout`` is also applied to the pooled
         features before the head.
-    pooling : {"last", "mean", "max"}
+    pooling : {"last", "mean", "max", "attention"}
         How the per-step outputs of the last layer become one vector: the output
-        at the last valid step (the first step for the backward direction), or the
-        mean or maximum over valid steps.
+        at the last valid step (the first step for the backward direction), the
+        mean or maximum over valid steps, or additive attention over them.
+    conv_channels : sequence of int
+        A convolutional front end: Conv1d layers over time, or, with
+        ``frame_shape``, a per-frame Conv2d encoder.
+    conv_kernel_size : int
+        Kernel size of every convolution.
+    frame_shape : (height, width, channels) or None
+        Input steps are images, flattened channels-last.
+    vocab_size, embedding_dim : int or None
+        Input steps are token ids (0 = padding), embedded before the rest.
     """
 
     def __init__(
@@ -42,6 +59,11 @@ class LSTMNetwork(nn.Module):
         bidirectional: bool = False,
         dropout: float = 0.0,
         pooling: str = "last",
+        conv_channels=(),
+        conv_kernel_size: int = 3,
+        frame_shape=None,
+        vocab_size: int | None = None,
+        embedding_dim: int | None = None,
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
@@ -49,6 +71,18 @@ class LSTMNetwork(nn.Module):
         self.hidden_size = hidden_size
         self.bidirectional = bidirectional
         self.pooling = pooling
+        # front ends, in the order they apply: embedding, then convolutions
+        front = []
+        if embedding_dim is not None:
+            front.append(TokenEmbedding(vocab_size, embedding_dim))
+            input_size = embedding_dim
+        if frame_shape is not None:
+            front.append(FrameEncoder(frame_shape, conv_channels, conv_kernel_size))
+        elif conv_channels:
+            front.append(TimeConv(input_size, conv_channels, conv_kernel_size))
+        self.front = nn.ModuleList(front)
+        if front:
+            input_size = front[-1].out_features
         self.lstm = nn.LSTM(
             input_size,
             hidden_size,
@@ -71,7 +105,9 @@ class LSTMNetwork(nn.Module):
             for i in range(num_layers if bidirectional else 0)
         ]
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), output_size)
+        features = hidden_size * (2 if bidirectional else 1)
+        self.attention = AdditiveAttention(features) if pooling == "attention" else None
+        self.head = nn.Linear(features, output_size)
 
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
@@ -83,6 +119,8 @@ class LSTMNetwork(nn.Module):
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Per-step outputs of the last LSTM layer, ``(batch, steps, features)``."""
+        for part in self.front:
+            x = part(x, lengths)
         if lengths is not None and self.bidirectional:
             return self._encode_both_ways(x, lengths)
         # A unidirectional layer never looks ahead, so trailing padding cannot
@@ -121,6 +159,8 @@ class LSTMNetwork(nn.Module):
         self, out: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Reduce ``(batch, steps, features)`` to ``(batch, features)``."""
+        if self.pooling == "attention":
+            return self.attention(out, lengths)
         if self.pooling == "last":
             if lengths is None:
                 last = out[:, -1]
@@ -142,6 +182,13 @@ class LSTMNetwork(nn.Module):
         return out.masked_fill(~mask, float("-inf")).amax(dim=1)
 
 
+def attention_weights(
+    module: LSTMNetwork, x: torch.Tensor, lengths: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``(batch, steps)`` attention weights of a ``pooling="attention"`` network."""
+    return module.attention.weights(module.encode(x, lengths), lengths)
+
+
 def _gather(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """``x[i, order[i, t]]`` for every sample ``i`` and step ``t``."""
     return x.gather(1, order.unsqueeze(-1).expand(-1, -1, x.shape[2]))
@@ -153,8 +200,3 @@ def autocast(device, dtype: torch.dtype | None):
     if dtype is None:  # entering a disabled autocast still costs every batch
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)
-
-
-def valid_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
-    """Boolean ``(batch, steps)`` mask, True at each sequence's valid steps."""
-    return torch.arange(steps, device=lengths.device) < lengths.unsqueeze(1)

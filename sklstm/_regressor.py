@@ -35,9 +35,24 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Read each sequence forwards and backwards and join both readings.
     dropout : float, default=0.0
         Dropout between LSTM layers and before the output layer.
-    pooling : {"last", "mean", "max"}, default="last"
+    pooling : {"last", "mean", "max", "attention"}, default="last"
         How the per-step outputs become one vector: the output at the last valid
-        step, or the mean or maximum over valid steps.
+        step, the mean or maximum over valid steps, or ``"attention"``: additive
+        attention over the valid steps, whose weights ``attention_weights``
+        returns.
+    conv_channels : sequence of int, default=()
+        A convolutional front end, one layer per entry (its output channels).
+        On ``(n, t, c)`` input: Conv1d + ReLU layers over time. On image
+        sequences ``(n, t, height, width[, channels])``: a per-frame Conv2d +
+        ReLU + max-pooling encoder ending in global average pooling, whose
+        features feed the LSTM. Empty: the LSTM reads the input directly.
+    conv_kernel_size : int, default=3
+        Kernel size of every convolution.
+    embedding_dim : int or None, default=None
+        ``X`` holds integer token ids (0 = padding at either end of a sequence;
+        a 2-D array or a list of 1-D sequences); an embedding layer of this
+        size feeds the LSTM. Ids unseen in ``fit`` (above ``vocab_size_ - 1``)
+        are refused at predict time with a ``ValueError``.
     loss : {"mse", "mae", "huber"}, default="mse"
         Training loss, computed on the standardised targets.
     max_epochs : int, default=100
@@ -100,7 +115,11 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
     feature_names_in_ : ndarray of str
         Column names when ``X`` was a DataFrame.
     n_channels_in_ : int
-        Channels per time step.
+        Channels per time step (of each frame, for image sequences).
+    frame_shape_ : tuple of int or None
+        ``(height, width, channels)`` of image-sequence input, else None.
+    vocab_size_ : int or None
+        With ``embedding_dim``: the largest token id seen in ``fit`` plus one.
     n_outputs_ : int
         Number of targets.
     y_mean_, y_scale_ : ndarray of shape (n_outputs,)
@@ -134,6 +153,9 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        conv_channels=(),
+        conv_kernel_size=3,
+        embedding_dim=None,
         loss="mse",
         max_epochs=100,
         batch_size=32,
@@ -158,6 +180,9 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             bidirectional=bidirectional,
             dropout=dropout,
             pooling=pooling,
+            conv_channels=conv_channels,
+            conv_kernel_size=conv_kernel_size,
+            embedding_dim=embedding_dim,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,

@@ -27,6 +27,7 @@ class Patch:
     index: np.ndarray  # sorted sample indices, int32 (int64 past 2**31 samples)
     starts: np.ndarray  # their first valid rows, int32 (int64 past 2**31 rows)
     lengths: np.ndarray  # their valid steps, int32
+    leads: np.ndarray  # their padding steps before the first valid one, int32
 
 
 @dataclass
@@ -63,6 +64,13 @@ class Sequences:
             starts[hit] = self.patch.starts[pos[hit]]
             lengths[hit] = self.patch.lengths[pos[hit]]
         return starts, lengths
+
+    def leads(self) -> np.ndarray:
+        """Each sample's padding steps before its first valid step (int64)."""
+        leads = np.zeros(self.n, dtype=np.int64)
+        if self.patch is not None:
+            leads[self.patch.index] = self.patch.leads
+        return leads
 
     def select(self, index) -> Sequences:
         """The samples at ``index`` (a boolean mask or integer indices)."""
@@ -103,6 +111,7 @@ def _listed(table, starts, lengths, steps) -> Sequences:
         np.arange(n, dtype=_index_dtype(n)),
         starts.astype(_index_dtype(len(table))),
         lengths.astype(np.int32),
+        np.zeros(n, dtype=np.int32),
     )
     return Sequences(table, n, steps, patch=patch)
 
@@ -241,16 +250,18 @@ def _locate(seqs: Sequences) -> Sequences:
             "between valid steps. NaN steps are read as padding only at the start "
             "or the end of a sequence; fill gaps inside a sequence first."
         )
-    starts, lengths = first, count
+    starts, lengths, leads = first, count, first - s
     if seqs.patch is not None:
         # listed: every sample is in the patch already, at its own index
-        starts, lengths = seqs.patch.starts.copy(), seqs.patch.lengths.copy()
-        starts[touched], lengths[touched] = first, count
-        touched = seqs.patch.index
+        old = seqs.patch
+        starts, lengths, leads = old.starts.copy(), old.lengths.copy(), old.leads.copy()
+        starts[touched], lengths[touched], leads[touched] = first, count, first - s
+        touched = old.index
     patch = Patch(
         touched.astype(_index_dtype(seqs.n)),
         starts.astype(_index_dtype(len(table))),
         lengths.astype(np.int32),
+        leads.astype(np.int32),
     )
     return Sequences(table, seqs.n, seqs.steps, seqs.first, seqs.stride, patch)
 

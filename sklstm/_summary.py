@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ._layers import FrameEncoder, TimeConv, TokenEmbedding
+
 
 def summarize(module: nn.Module, n_timesteps: int) -> str:
     """Rows of layer, output shape and parameter count for an ``LSTMNetwork``."""
@@ -11,7 +13,10 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
     dirs = 2 if lstm.bidirectional else 1
     width = lstm.hidden_size * dirs
     kind = "Bidirectional LSTM" if dirs == 2 else "LSTM"
+    t = n_timesteps
     rows = []
+    for part in module.front:
+        rows += _front_rows(part, t)
     for layer in range(lstm.num_layers):
         params = sum(
             p.numel()
@@ -21,7 +26,12 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
         rows.append(
             (f"lstm_{layer} ({kind})", f"(None, {n_timesteps}, {width})", params)
         )
-    rows.append((f"pool ({module.pooling})", f"(None, {width})", 0))
+    if module.attention is not None:
+        rows.append(
+            ("attention (additive)", f"(None, {width})", _count(module.attention))
+        )
+    else:
+        rows.append((f"pool ({module.pooling})", f"(None, {width})", 0))
     if module.dropout.p > 0:
         rows.append((f"dropout (p={module.dropout.p:g})", f"(None, {width})", 0))
     head = module.head
@@ -41,6 +51,30 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
         f"Non-trainable params: {total - trainable:,}",
     ]
     return "\n".join(out)
+
+
+def _front_rows(part: nn.Module, t: int) -> list[tuple[str, str, int]]:
+    """Table rows for one front-end part."""
+    if isinstance(part, TokenEmbedding):
+        dim = part.out_features
+        return [("embedding (Embedding)", f"(None, {t}, {dim})", _count(part))]
+    if isinstance(part, TimeConv):
+        return [
+            (f"conv1d_{i} (Conv1D + ReLU)", f"(None, {t}, {c.out_channels})", _count(c))
+            for i, c in enumerate(part.convs)
+        ]
+    assert isinstance(part, FrameEncoder)
+    rows, (h, w, _) = [], part.frame_shape
+    layers = list(part.cnn)
+    for i, conv in enumerate(m for m in layers if isinstance(m, nn.Conv2d)):
+        after = layers[layers.index(conv) + 2]  # a pooling layer, if any
+        kind = "Conv2D + ReLU"
+        if isinstance(after, nn.MaxPool2d):
+            h, w, kind = h // 2, w // 2, kind + " + MaxPool"
+        shape = f"(None, {t}, {h}, {w}, {conv.out_channels})"
+        rows.append((f"frame_conv2d_{i} ({kind}, per frame)", shape, _count(conv)))
+    rows.append(("frame_pool (GlobalAvgPool)", f"(None, {t}, {part.out_features})", 0))
+    return rows
 
 
 def _count(module: nn.Module) -> int:

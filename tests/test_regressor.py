@@ -263,20 +263,21 @@ def test_clip_grad_norm_and_optimizers(small_regression):
         assert np.isfinite(reg.fit(X, y).predict(X)).all()
 
 
-
 def test_clip_grad_norm_reaches_every_step(small_regression):
     """Check that clipping acts on every gradient: with SGD, a step is at most
     lr * clip_grad_norm long, so a tiny clip barely moves the weights."""
     X, y = small_regression
     params = dict(FAST, optimizer="sgd", lr=1.0, shuffle=False)
     start = LSTMRegressor(**dict(params, max_epochs=1), clip_grad_norm=1e-9)
-    start = torch.cat([p.flatten() for p in start.fit(X, y).module_.parameters()])
+    start = torch.cat(
+        [p.detach().flatten() for p in start.fit(X, y).module_.parameters()]
+    )
     # 4 batches of 16 per epoch, 3 epochs: at most 12 steps of 1e-6 each
     reg = LSTMRegressor(**params, clip_grad_norm=1e-6).fit(X, y)
-    end = torch.cat([p.flatten() for p in reg.module_.parameters()])
+    end = torch.cat([p.detach().flatten() for p in reg.module_.parameters()])
     assert 0 < float((end - start).norm()) <= 12 * 1e-6 * 1.01
     free = LSTMRegressor(**params).fit(X, y)
-    moved = torch.cat([p.flatten() for p in free.module_.parameters()]) - start
+    moved = torch.cat([p.detach().flatten() for p in free.module_.parameters()]) - start
     assert float(moved.norm()) > 1e-3
 
 

@@ -1,0 +1,195 @@
+"""Attention pooling, the convolutional front ends and token embeddings."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from sklstm import LSTMClassifier, LSTMRegressor
+
+FAST = dict(hidden_size=8, max_epochs=2, batch_size=16, random_state=0)
+rng = np.random.default_rng(0)
+
+
+def _padded(X):
+    """Samples 0-4 lead with 3 padding steps, 5-9 trail with 2."""
+    X = X.copy()
+    X[:5, :3] = np.nan
+    X[5:10, -2:] = np.nan
+    return X
+
+
+# -- attention -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_attention_weights_sum_to_one_over_valid_steps(bidirectional):
+    X = _padded(rng.normal(size=(40, 9, 2)))
+    reg = LSTMRegressor(pooling="attention", bidirectional=bidirectional, **FAST)
+    reg.fit(X, X[:, 4, 0])
+    w = reg.attention_weights(X)
+    assert w.shape == (40, 9)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, atol=1e-5)
+    assert (w[:5, :3] == 0).all() and (w[5:10, -2:] == 0).all()
+    assert (w[:5, 3:] > 0).all() and (w[10:] > 0).all()
+
+
+def test_attention_weights_follow_the_samples_of_a_list():
+    seqs = [rng.normal(size=(n, 2)) for n in (3, 7, 5)]
+    reg = LSTMRegressor(pooling="attention", **FAST).fit(seqs, [0.0, 1.0, 2.0])
+    w = reg.attention_weights(seqs)
+    assert w.shape == (3, 7)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, atol=1e-5)
+    assert (w[0, 3:] == 0).all() and (w[2, 5:] == 0).all()
+    # a sequence's weights do not depend on what else is in the batch
+    alone = reg.attention_weights([seqs[2]])
+    np.testing.assert_allclose(alone[0], w[2, :5], atol=1e-6)
+
+
+def test_attention_looks_where_the_signal_is():
+    """Each sequence carries a marker at one random step; the target is the value
+    next to it. After training most of the attention sits on the marked step."""
+    n, steps = 400, 10
+    X = np.zeros((n, steps, 2))
+    X[:, :, 0] = rng.normal(size=(n, steps))
+    where = rng.integers(0, steps, size=n)
+    X[np.arange(n), where, 1] = 1.0
+    y = X[np.arange(n), where, 0]
+    reg = LSTMRegressor(
+        8, pooling="attention", max_epochs=40, lr=1e-2, random_state=0
+    ).fit(X[:300], y[:300])
+    w = reg.attention_weights(X[300:])
+    on_marker = w[np.arange(100), where[300:]]
+    assert np.median(on_marker) > 0.5  # uniform attention would give 1/10
+    assert reg.score(X[300:], y[300:]) > 0.8
+
+
+def test_attention_weights_need_attention_pooling():
+    X = rng.normal(size=(20, 5))
+    reg = LSTMRegressor(**FAST).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="pooling='attention'.*pooling='last'"):
+        reg.attention_weights(X)
+
+
+# -- convolutional front end -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kernel", [3, 4])
+def test_conv1d_front_end_ignores_padding(kernel):
+    """A padded sequence predicts what it predicts alone (padding re-zeroed after
+    every convolution), for odd and even kernels."""
+    X = _padded(rng.normal(size=(30, 8, 3)))
+    reg = LSTMRegressor(conv_channels=(4, 6), conv_kernel_size=kernel, **FAST)
+    reg.fit(X, rng.normal(size=30))
+    assert reg.module_.front[0].convs[1].out_channels == 6
+    together = reg.predict(X)
+    for i in (0, 7, 20):
+        valid = X[i][~np.isnan(X[i]).all(axis=1)]
+        np.testing.assert_allclose(reg.predict(valid[None]), together[i], atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(24, 4, 8, 8), (24, 4, 8, 8, 3)])
+def test_frame_encoder_on_image_sequences(shape):
+    X = rng.normal(size=shape)
+    y = rng.integers(0, 2, size=24)
+    clf = LSTMClassifier(conv_channels=(4, 8), **FAST).fit(X, y)
+    assert clf.frame_shape_ == (8, 8, shape[4] if len(shape) == 5 else 1)
+    assert clf.predict_proba(X).shape == (24, 2)
+    # padding frames (all NaN) are skipped, as padding steps are
+    padded = X.copy()
+    padded[0, -1] = np.nan
+    np.testing.assert_allclose(
+        clf.predict_proba(padded[:1]), clf.predict_proba(X[:1, :-1]), atol=1e-6
+    )
+    with pytest.raises(ValueError, match="frames"):
+        clf.predict(X[:, :, :4, :4])
+
+
+def test_image_sequences_need_the_conv_front_end():
+    X = rng.normal(size=(10, 4, 6, 6, 1))
+    with pytest.raises(ValueError, match="conv_channels"):
+        LSTMClassifier(**FAST).fit(X, np.arange(10) % 2)
+
+
+def test_bad_conv_channels_are_refused():
+    X = rng.normal(size=(10, 4, 2))
+    with pytest.raises(ValueError, match="conv_channels must be a sequence"):
+        LSTMRegressor(conv_channels=(4, 0), **FAST).fit(X, np.arange(10.0))
+
+
+# -- token embeddings ----------------------------------------------------------------
+
+
+def _tokens():
+    T = rng.integers(1, 40, size=(60, 8))
+    T[:10, :3] = 0  # leading padding
+    T[10:20, -2:] = 0  # trailing padding
+    return T, (T[:, 2] > 20).astype(int)
+
+
+def test_embedding_reads_arrays_and_lists_alike():
+    T, y = _tokens()
+    clf = LSTMClassifier(embedding_dim=5, **FAST).fit(T, y)
+    assert clf.vocab_size_ == T.max() + 1 and clf.n_channels_in_ == 1
+    seqs = [t[t > 0] for t in T]
+    np.testing.assert_allclose(clf.predict_proba(seqs), clf.predict_proba(T), atol=1e-6)
+    ragged = LSTMClassifier(embedding_dim=5, **FAST).fit(seqs, y)
+    assert ragged.predict(seqs).shape == (60,)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.array([[1, 2, 99]]), "token id 99, unseen in fit"),
+        (np.array([[1, 0, 3]]), "padding id 0 at time step 1, between tokens"),
+        (np.array([[0, 0, 0]]), "holds only padding"),
+        (np.array([[1.5, 2, 3]]), "1.5, which is no token id"),
+        (np.array([[-1, 2, 3]]), "token id -1"),
+        (np.ones((2, 3, 1), dtype=int), "2-D token ids"),
+    ],
+)
+def test_bad_token_input_is_refused(bad, message):
+    T, y = _tokens()
+    clf = LSTMClassifier(embedding_dim=5, **FAST).fit(T, y)
+    with pytest.raises(ValueError, match=message):
+        clf.predict(bad)
+
+
+# -- every part together -------------------------------------------------------------
+
+
+def test_summary_shows_every_part():
+    T, y = _tokens()
+    clf = LSTMClassifier(
+        embedding_dim=5,
+        conv_channels=(6,),
+        pooling="attention",
+        bidirectional=True,
+        num_layers=2,
+        **FAST,
+    ).fit(T, y)
+    table = clf.summary()
+    for part in ("embedding", "conv1d_0", "lstm_1 (Bidirectional LSTM)", "attention"):
+        assert part in table
+    total = sum(p.numel() for p in clf.module_.parameters())
+    assert f"Total params: {total:,}" in table
+    rows = [line for line in table.splitlines() if line.count("(") >= 2]
+    assert sum(int(r.split()[-1].replace(",", "")) for r in rows) == total
+
+
+def test_warm_start_refuses_a_new_front_end():
+    X = rng.normal(size=(20, 6, 2))
+    reg = LSTMRegressor(conv_channels=[4], warm_start=True, **FAST).fit(X, X[:, 0, 0])
+    reg.fit(X, X[:, 0, 0])  # a list and a tuple of the same channels are the same
+    reg.set_params(conv_channels=(5,))
+    with pytest.raises(ValueError, match="cannot change conv_channels"):
+        reg.fit(X, X[:, 0, 0])
+
+
+def test_every_part_survives_pickle():
+    V = rng.normal(size=(16, 3, 6, 6, 2))
+    clf = LSTMClassifier(conv_channels=(4,), pooling="attention", **FAST)
+    clf.fit(V, np.arange(16) % 3)
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(back.predict_proba(V), clf.predict_proba(V))
+    np.testing.assert_array_equal(back.attention_weights(V), clf.attention_weights(V))
