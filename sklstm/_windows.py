@@ -236,7 +236,8 @@ def make_windows(data, window, *, horizon=1, target=None, step=1):
         copying it. ``np.array(X)`` gives a writeable copy.
     y : ndarray of shape (n_windows,) or (n_windows, horizon) or \
 (n_windows, horizon, n_targets)
-        Targets.
+        Targets: a read-only view of ``data`` too when the target columns are
+        adjacent (one target always is), else a copy of those columns.
 
     Examples
     --------
@@ -272,6 +273,9 @@ def make_windows(data, window, *, horizon=1, target=None, step=1):
     # slicing, not fancy indexing, keeps X a view of the table: no copies
     X = sliding_window_view(table, window, axis=0)[: n_windows * step : step]
     X = X.transpose(0, 2, 1)
+    first = targets[0]
+    if targets == list(range(first, first + len(targets))):  # a view, not a copy
+        targets = slice(first, first + len(targets))
     ahead = sliding_window_view(table[window:, targets], horizon, axis=0)
     ahead = ahead[: n_windows * step : step]
     y = ahead.transpose(0, 2, 1)  # (n_windows, horizon, n_targets)

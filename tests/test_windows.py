@@ -156,3 +156,13 @@ def test_fit_and_predict_do_not_copy_the_windows():
     tracemalloc.stop()
     copied = X.shape[0] * X.shape[1] * 8  # the windows as float64: 32 MB
     assert peak < 10 * series.nbytes < copied / 5
+
+
+def test_make_windows_targets_are_a_view_when_columns_are_adjacent():
+    table = np.arange(60.0).reshape(20, 3)
+    for target in (None, 1, [1, 2]):
+        _, y = make_windows(table, 4, target=target)
+        assert np.shares_memory(y, table)
+    _, y = make_windows(table, 4, target=[2, 0])
+    assert not np.shares_memory(y, table)
+    np.testing.assert_array_equal(y[0], [table[4, 2], table[4, 0]])
