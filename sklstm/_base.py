@@ -411,9 +411,10 @@ class _BaseLSTM(BaseEstimator):
                 f"{frame_shape or 'none (not image sequences)'}, but "
                 f"{type(self).__name__} was fitted on frames {fitted}."
             )
-        if self.vocab_size_ is not None and largest_id(X) >= self.vocab_size_:
+        largest = None if self.vocab_size_ is None else largest_id(X)
+        if largest is not None and largest >= self.vocab_size_:
             raise ValueError(
-                f"X holds token id {largest_id(X)}, unseen in fit: the model knows "
+                f"X holds token id {largest}, unseen in fit: the model knows "
                 f"ids 0 to {self.vocab_size_ - 1} (vocab_size_={self.vocab_size_}). "
                 "Map unknown tokens to an id seen in fit (e.g. reserve one for "
                 "out-of-vocabulary words) before predicting."
