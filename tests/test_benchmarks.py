@@ -44,6 +44,11 @@ def test_search_benchmark_smoke():
     assert "n_jobs=2 warm" in out and "same best parameters: True" in out
 
 
+def test_accuracy_benchmark_smoke():
+    out = _run("accuracy.py", "--smoke", "--n-jobs", "1", "basic_motions")
+    assert "basic_motions: test accuracy" in out and "chosen {'pooling'" in out
+
+
 def test_keras_benchmark_skips_cleanly_or_runs():
     out = _run("vs_keras.py", "--smoke", "--only", "1")
     assert "skipped" in out or "1 forecasting" in out
