@@ -1,5 +1,8 @@
 """scikit-learn's common estimator checks on small, fast instances."""
 
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklstm import LSTMClassifier, LSTMRegressor
@@ -36,10 +39,44 @@ def _expected_failed(estimator):
     return EXPECTED_FAILED
 
 
+# Every architecture on the checks' 2-D input (n_samples, n_timesteps). Token
+# embeddings are left out: the checks feed float features, and a token model
+# rightly refuses them (non-integer ids); tests/test_architectures.py covers it.
+ARCHITECTURES = [
+    dict(),
+    dict(pooling="attention"),
+    dict(conv_channels=(3,), conv_kernel_size=2),
+    dict(num_layers=2, bidirectional=True, pooling="max"),
+]
+
+
 @parametrize_with_checks(
-    [LSTMRegressor(**FAST), LSTMClassifier(**FAST)],
+    [LSTMRegressor(**FAST, **a) for a in ARCHITECTURES]
+    + [LSTMClassifier(**FAST, **a) for a in ARCHITECTURES],
     expected_failed_checks=_expected_failed,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     """Check that the estimators pass scikit-learn's common checks."""
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(pooling=["last", "attention"]),
+        dict(conv_channels=[(), (4,), (4, 4)], conv_kernel_size=[3]),
+        dict(bidirectional=[False, True], pooling=["mean", "max"]),
+        dict(embedding_dim=[None, 3]),
+    ],
+    ids=["attention", "conv", "bidirectional", "embedding"],
+)
+def test_architectures_in_grid_search(params):
+    """Check that GridSearchCV clones, fits and scores every architecture option."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 6, size=(60, 8))  # token ids, also valid as float input
+    y = (X[:, -1] > 3).astype(int)
+    search = GridSearchCV(LSTMClassifier(**FAST), params, cv=2).fit(X, y)
+    n = np.prod([len(v) for v in params.values()])
+    assert len(search.cv_results_["params"]) == n
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.predict(X).shape == (60,)
