@@ -2,10 +2,12 @@
 
 The seed article wraps Conv2D and MaxPooling2D in TimeDistributed and feeds
 the frames' features to an LSTM. In sklstm the same model is
-``LSTMClassifier(50, conv_channels=(16, 32))`` on image sequences
-``(n_videos, n_frames, height, width, channels)``: every frame goes through
-Conv2d + ReLU + max pooling layers and global average pooling, and the LSTM
-reads the frames' features in order.
+``LSTMClassifier(32, conv_channels=(16, 32), frame_pooling="flatten")`` on
+image sequences ``(n_videos, n_frames, height, width, channels)``: every frame
+goes through Conv2d + ReLU + max pooling layers, its last feature map is
+flattened, and the LSTM reads the frames' features in order. (The default,
+``frame_pooling="average"``, pools each map to one value per channel: smaller,
+but blind to where in the frame things are, and here position is the task.)
 
 The videos are generated: a square of random colour and size crosses a noisy
 background in one of four directions. One frame alone cannot tell the
@@ -65,10 +67,9 @@ X_train, X_test, y_train, y_test = train_test_split(
 )
 model = LSTMClassifier(
     32,
-    conv_channels=(
-        16,
-        32,
-    ),  # per-frame Conv2d(3->16) and Conv2d(16->32), each + ReLU + pool
+    # per frame: Conv2d(3->16) and Conv2d(16->32), each with ReLU and 2x2 max pooling
+    conv_channels=(16, 32),
+    frame_pooling="flatten",  # keep where things are in the frame, as Keras's Flatten
     lr=3e-3,
     max_epochs=2 if QUICK else 15,
     random_state=0,

@@ -51,6 +51,7 @@ ARCHITECTURE = (
     "pooling",
     "conv_channels",
     "conv_kernel_size",
+    "frame_pooling",
     "embedding_dim",
 )
 
@@ -68,7 +69,9 @@ class _BaseLSTM(BaseEstimator):
         "pooling": [StrOptions({"last", "mean", "max", "attention"})],
         "conv_channels": ["array-like"],
         "conv_kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "frame_pooling": [StrOptions({"average", "flatten"})],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "init": [StrOptions({"pytorch", "keras"})],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -97,7 +100,9 @@ class _BaseLSTM(BaseEstimator):
         pooling="last",
         conv_channels=(),
         conv_kernel_size=3,
+        frame_pooling="average",
         embedding_dim=None,
+        init="pytorch",
         max_epochs=100,
         batch_size=32,
         lr=1e-3,
@@ -122,7 +127,9 @@ class _BaseLSTM(BaseEstimator):
         self.pooling = pooling
         self.conv_channels = conv_channels
         self.conv_kernel_size = conv_kernel_size
+        self.frame_pooling = frame_pooling
         self.embedding_dim = embedding_dim
+        self.init = init
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -278,9 +285,11 @@ class _BaseLSTM(BaseEstimator):
             module__pooling=self.pooling,
             module__conv_channels=self._conv_channels(),
             module__conv_kernel_size=self.conv_kernel_size,
+            module__frame_pooling=self.frame_pooling,
             module__frame_shape=self.frame_shape_,
             module__vocab_size=self.vocab_size_,
             module__embedding_dim=self.embedding_dim,
+            module__init=self.init,
             criterion=self._criterion(),
             optimizer=OPTIMIZERS[self.optimizer],
             optimizer__weight_decay=self.weight_decay,

@@ -41,15 +41,28 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
         A convolutional front end, one layer per entry (its output channels).
         On ``(n, t, c)`` input: Conv1d + ReLU layers over time. On image
         sequences ``(n, t, height, width[, channels])``: a per-frame Conv2d +
-        ReLU + max-pooling encoder ending in global average pooling, whose
+        ReLU + max-pooling encoder ending in ``frame_pooling``, whose
         features feed the LSTM. Empty: the LSTM reads the input directly.
     conv_kernel_size : int, default=3
         Kernel size of every convolution.
+    frame_pooling : {"average", "flatten"}, default="average"
+        On image sequences, how each frame's last feature map becomes the
+        vector the LSTM reads: ``"average"``, global average pooling (one value
+        per channel, wherever in the frame a feature is); ``"flatten"``, the
+        whole map (Keras's ``Flatten``: keeps where things are, which tasks
+        about position or motion need; larger). Unused on other input.
     embedding_dim : int or None, default=None
         ``X`` holds integer token ids (0 = padding at either end of a sequence;
         a 2-D array or a list of 1-D sequences); an embedding layer of this
         size feeds the LSTM. Ids unseen in ``fit`` (above ``vocab_size_ - 1``)
         are refused at predict time with a ``ValueError``.
+    init : {"pytorch", "keras"}, default="pytorch"
+        Initial weights. ``"pytorch"``: torch's defaults (uniform in
+        ``±1/sqrt(hidden_size)``). ``"keras"``: as Keras initialises its layers
+        (Glorot-uniform input weights, orthogonal recurrent weights, forget-gate
+        bias 1, zero biases, Glorot-uniform dense and convolution kernels). On
+        the seed's smooth forecasting tasks the Keras scheme reaches a lower
+        loss; on GunPoint it did worse (measured, docs/architectures.md).
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into the per-sample loss weights;
         ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``.
@@ -154,7 +167,9 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
         pooling="last",
         conv_channels=(),
         conv_kernel_size=3,
+        frame_pooling="average",
         embedding_dim=None,
+        init="pytorch",
         class_weight=None,
         max_epochs=100,
         batch_size=32,
@@ -181,7 +196,9 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
             pooling=pooling,
             conv_channels=conv_channels,
             conv_kernel_size=conv_kernel_size,
+            frame_pooling=frame_pooling,
             embedding_dim=embedding_dim,
+            init=init,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,

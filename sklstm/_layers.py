@@ -58,10 +58,13 @@ class TimeConv(nn.Module):
 class FrameEncoder(nn.Module):
     """A small CNN applied to every frame of an image sequence (Keras's
     ``TimeDistributed`` CNN): Conv2d + ReLU + 2x2 max pooling per block, then
-    global average pooling to one vector per frame. Frames arrive flattened,
-    ``(batch, steps, height * width * channels)`` in channels-last order."""
+    one vector per frame: global average pooling (``pooling="average"``: the
+    channels' means, blind to where in the frame a feature sits) or the whole
+    last feature map flattened (``"flatten"``: keeps positions, as Keras's
+    ``Flatten``). Frames arrive flattened, ``(batch, steps, height * width *
+    channels)`` in channels-last order."""
 
-    def __init__(self, frame_shape, channels, kernel_size: int) -> None:
+    def __init__(self, frame_shape, channels, kernel_size: int, pooling="average"):
         super().__init__()
         height, width, depth = frame_shape
         self.frame_shape = (height, width, depth)
@@ -73,9 +76,16 @@ class FrameEncoder(nn.Module):
                 blocks += [nn.MaxPool2d(2)]
                 height, width = height // 2, width // 2
             depth = out
-        blocks += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        if pooling == "average":
+            blocks += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            self.out_features = depth
+        elif pooling == "flatten":
+            blocks += [nn.Flatten()]
+            self.out_features = depth * height * width
+        else:
+            raise ValueError(f"pooling must be 'average' or 'flatten', got {pooling!r}")
+        self.pooling = pooling
         self.cnn = nn.Sequential(*blocks)
-        self.out_features = depth
 
     def forward(self, x: torch.Tensor, lengths=None) -> torch.Tensor:
         batch, steps, _ = x.shape

@@ -44,10 +44,14 @@ class LSTMNetwork(nn.Module):
         ``frame_shape``, a per-frame Conv2d encoder.
     conv_kernel_size : int
         Kernel size of every convolution.
+    frame_pooling : {"average", "flatten"}
+        How the per-frame encoder turns its last feature map into a vector.
     frame_shape : (height, width, channels) or None
         Input steps are images, flattened channels-last.
     vocab_size, embedding_dim : int or None
         Input steps are token ids (0 = padding), embedded before the rest.
+    init : {"pytorch", "keras"}
+        Initial weights: torch's defaults, or Keras's (see :func:`keras_init`).
     """
 
     def __init__(
@@ -61,9 +65,11 @@ class LSTMNetwork(nn.Module):
         pooling: str = "last",
         conv_channels=(),
         conv_kernel_size: int = 3,
+        frame_pooling: str = "average",
         frame_shape=None,
         vocab_size: int | None = None,
         embedding_dim: int | None = None,
+        init: str = "pytorch",
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
@@ -77,7 +83,11 @@ class LSTMNetwork(nn.Module):
             front.append(TokenEmbedding(vocab_size, embedding_dim))
             input_size = embedding_dim
         if frame_shape is not None:
-            front.append(FrameEncoder(frame_shape, conv_channels, conv_kernel_size))
+            front.append(
+                FrameEncoder(
+                    frame_shape, conv_channels, conv_kernel_size, frame_pooling
+                )
+            )
         elif conv_channels:
             front.append(TimeConv(input_size, conv_channels, conv_kernel_size))
         self.front = nn.ModuleList(front)
@@ -108,6 +118,10 @@ class LSTMNetwork(nn.Module):
         features = hidden_size * (2 if bidirectional else 1)
         self.attention = AdditiveAttention(features) if pooling == "attention" else None
         self.head = nn.Linear(features, output_size)
+        if init == "keras":
+            keras_init(self)
+        elif init != "pytorch":
+            raise ValueError(f"init must be 'pytorch' or 'keras', got {init!r}")
 
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
@@ -200,3 +214,36 @@ def autocast(device, dtype: torch.dtype | None):
     if dtype is None:  # entering a disabled autocast still costs every batch
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+@torch.no_grad()
+def keras_init(module: nn.Module) -> None:
+    """Re-initialise ``module``'s weights as Keras initialises its layers.
+
+    LSTM input weights Glorot-uniform and recurrent weights orthogonal, over all
+    four gates at once as Keras's kernels are; gate biases zero but the forget
+    gate's, which is 1 (Keras's ``unit_forget_bias``; torch adds two bias
+    vectors, so the second is zero). Linear and convolution kernels
+    Glorot-uniform with zero biases; embeddings uniform in [-0.05, 0.05] with
+    the padding row kept at zero.
+    """
+    for part in module.modules():
+        if isinstance(part, nn.LSTM):
+            for name, weight in part.named_parameters():
+                if name.startswith("weight_ih"):
+                    nn.init.xavier_uniform_(weight)
+                elif name.startswith("weight_hh"):
+                    nn.init.orthogonal_(weight)
+                else:
+                    weight.zero_()
+                    if name.startswith("bias_ih"):
+                        hidden = weight.shape[0] // 4  # gate order: i, f, g, o
+                        weight[hidden : 2 * hidden] = 1.0
+        elif isinstance(part, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+            nn.init.xavier_uniform_(part.weight)
+            if part.bias is not None:
+                part.bias.zero_()
+        elif isinstance(part, nn.Embedding):
+            nn.init.uniform_(part.weight, -0.05, 0.05)
+            if part.padding_idx is not None:
+                part.weight[part.padding_idx].zero_()

@@ -73,7 +73,8 @@ def _front_rows(part: nn.Module, t: int) -> list[tuple[str, str, int]]:
             h, w, kind = h // 2, w // 2, kind + " + MaxPool"
         shape = f"(None, {t}, {h}, {w}, {conv.out_channels})"
         rows.append((f"frame_conv2d_{i} ({kind}, per frame)", shape, _count(conv)))
-    rows.append(("frame_pool (GlobalAvgPool)", f"(None, {t}, {part.out_features})", 0))
+    kind = "GlobalAvgPool" if part.pooling == "average" else "Flatten"
+    rows.append((f"frame_pool ({kind})", f"(None, {t}, {part.out_features})", 0))
     return rows
 
 

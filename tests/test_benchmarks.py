@@ -52,3 +52,8 @@ def test_accuracy_benchmark_smoke():
 def test_keras_benchmark_skips_cleanly_or_runs():
     out = _run("vs_keras.py", "--smoke", "--only", "1")
     assert "skipped" in out or "1 forecasting" in out
+
+
+def test_seed_parity_benchmark_smoke():
+    out = _run("seed_parity.py", "--smoke", "--only", "sine", "text")
+    assert "sine" in out and "text" in out and "perplexity" in out
