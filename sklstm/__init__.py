@@ -2,6 +2,7 @@
 
 from ._base import TrainingDivergedError
 from ._classifier import LSTMClassifier
+from ._persistence import ModelFileError, load, save
 from ._regressor import LSTMRegressor
 from ._scaler import SequenceScaler
 from ._windows import SequenceWindower, make_windows
@@ -11,9 +12,12 @@ __version__ = "0.1.0"
 __all__ = [
     "LSTMClassifier",
     "LSTMRegressor",
+    "ModelFileError",
     "SequenceScaler",
     "SequenceWindower",
     "TrainingDivergedError",
+    "load",
     "make_windows",
+    "save",
     "__version__",
 ]

@@ -247,6 +247,25 @@ class _BaseLSTM(BaseEstimator):
         self._record(net)
         return self
 
+    def _module_kwargs(self) -> dict:
+        """The fitted model's ``LSTMNetwork`` arguments (after validation)."""
+        return {
+            "input_size": self.n_channels_in_,
+            "output_size": self._n_model_outputs,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "bidirectional": self.bidirectional,
+            "dropout": self.dropout,
+            "pooling": self.pooling,
+            "conv_channels": self._conv_channels(),
+            "conv_kernel_size": self.conv_kernel_size,
+            "frame_pooling": self.frame_pooling,
+            "frame_shape": self.frame_shape_,
+            "vocab_size": self.vocab_size_,
+            "embedding_dim": self.embedding_dim,
+            "init": self.init,
+        }
+
     def _build_net(self, generator, incremental, device):
         # skorch (about a second to import) is loaded by the first fit, not by
         # ``import sklstm``
@@ -276,20 +295,7 @@ class _BaseLSTM(BaseEstimator):
             )
         return SequenceNet(
             module=LSTMNetwork,
-            module__input_size=self.n_channels_in_,
-            module__output_size=self._n_model_outputs,
-            module__hidden_size=self.hidden_size,
-            module__num_layers=self.num_layers,
-            module__bidirectional=self.bidirectional,
-            module__dropout=self.dropout,
-            module__pooling=self.pooling,
-            module__conv_channels=self._conv_channels(),
-            module__conv_kernel_size=self.conv_kernel_size,
-            module__frame_pooling=self.frame_pooling,
-            module__frame_shape=self.frame_shape_,
-            module__vocab_size=self.vocab_size_,
-            module__embedding_dim=self.embedding_dim,
-            module__init=self.init,
+            **{f"module__{k}": v for k, v in self._module_kwargs().items()},
             criterion=self._criterion(),
             optimizer=OPTIMIZERS[self.optimizer],
             optimizer__weight_decay=self.weight_decay,

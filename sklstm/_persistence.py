@@ -1,0 +1,339 @@
+"""Save and load fitted estimators without pickle: JSON metadata + safetensors.
+
+One file in the safetensors format: the tensors (the network's weights, the
+optimizer's state, the random-number state) and, in the format's own
+string-to-string header, one JSON document with the class, the parameters, the
+fitted attributes, the versions and a SHA-256 of everything else in the file.
+Loading parses JSON and reads raw tensors: no pickle, no import by name, no
+code from the file ever runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+FORMAT = "sklstm-model"
+FORMAT_VERSION = 1
+_MODULE = "module."
+_OPTIMIZER = "optimizer."
+_RNG = "rng."
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded: foreign, truncated, tampered or too new."""
+
+
+def _classes():
+    from ._classifier import LSTMClassifier
+    from ._regressor import LSTMRegressor
+
+    return {"LSTMClassifier": LSTMClassifier, "LSTMRegressor": LSTMRegressor}
+
+
+# -- JSON encoding of parameters and fitted attributes --------------------------------
+
+
+def _encode(value, where):
+    """``value`` as JSON-ready data; tuples, arrays and odd dicts are tagged."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, where) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, where) for v in value]
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {"__dict__": {k: _encode(v, where) for k, v in value.items()}}
+        return {
+            "__pairs__": [
+                [_encode(k, where), _encode(v, where)] for k, v in value.items()
+            ]
+        }
+    if isinstance(value, np.ndarray):
+        kind = value.dtype.kind
+        if kind not in "biufUO" or (kind == "O" and not _plain_objects(value)):
+            raise TypeError(
+                f"{where}: an array of dtype {value.dtype} cannot be saved."
+            )
+        dtype = "object" if kind == "O" else value.dtype.str
+        return {
+            "__ndarray__": [_encode(v, where) for v in value.ravel().tolist()],
+            "dtype": dtype,
+            "shape": list(value.shape),
+        }
+    raise TypeError(
+        f"{where} is a {type(value).__name__}, which sklstm.save cannot store "
+        "without pickle; use an int or None for random_state, and plain "
+        "numbers, strings, lists or dicts for other parameters."
+    )
+
+
+def _plain_objects(array):
+    return all(
+        isinstance(v, (str, int, float, bool, np.generic)) for v in array.ravel()
+    )
+
+
+def _decode(data):
+    if isinstance(data, list):
+        return [_decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "__tuple__" in data:
+        return tuple(_decode(v) for v in data["__tuple__"])
+    if "__dict__" in data:
+        return {k: _decode(v) for k, v in data["__dict__"].items()}
+    if "__pairs__" in data:
+        return {_hashable(_decode(k)): _decode(v) for k, v in data["__pairs__"]}
+    if "__ndarray__" in data:
+        values = [_decode(v) for v in data["__ndarray__"]]
+        dtype = object if data["dtype"] == "object" else np.dtype(data["dtype"])
+        array = np.empty(len(values), dtype=dtype)
+        array[:] = values
+        return array.reshape(data["shape"])
+    raise ModelFileError(f"Unexpected entry {sorted(data)[:3]} in the model file.")
+
+
+def _hashable(key):
+    return tuple(key) if isinstance(key, list) else key
+
+
+# -- tensors ------------------------------------------------------------------------
+
+
+def _optimizer_tensors(state):
+    """The optimizer's state dict as flat tensors plus JSON for the rest."""
+    tensors, meta = {}, {}
+    for index, entries in state["state"].items():
+        for key, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{_OPTIMIZER}{index}.{key}"] = (
+                    value.detach().cpu().contiguous()
+                )
+            else:
+                meta[f"{index}.{key}"] = _encode(value, "optimizer state")
+    groups = _encode(state["param_groups"], "optimizer param_groups")
+    return tensors, {"groups": groups, "values": meta}
+
+
+def _optimizer_state(tensors, meta):
+    state = {}
+    for name, value in tensors.items():
+        index, key = name[len(_OPTIMIZER) :].split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    for name, value in meta["values"].items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = _decode(value)
+    return {"state": state, "param_groups": _decode(meta["groups"])}
+
+
+def _digest(metadata_json: str, tensors: dict) -> str:
+    h = hashlib.sha256(metadata_json.encode())
+    for name in sorted(tensors):
+        t = tensors[name].contiguous()
+        h.update(name.encode())
+        h.update(str(t.dtype).encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(
+            t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        )
+    return h.hexdigest()
+
+
+# -- save and load ------------------------------------------------------------------
+
+
+def save(estimator, path) -> Path:
+    """Write a fitted sklstm estimator to one file, without pickle.
+
+    The file is in the safetensors format: the network's weights, the
+    optimizer's state and the random-number state as tensors, and one JSON
+    document with the class, the parameters, the fitted attributes, the format
+    and library versions and a SHA-256 of the contents. ``sklstm.load`` reads
+    it back without running any code from it. The file is written to a
+    temporary name and renamed, so a failure never leaves half a file in
+    ``path``.
+
+    Parameters
+    ----------
+    estimator : LSTMRegressor or LSTMClassifier
+        A fitted estimator. Its parameters must be plain values (numbers,
+        strings, tuples, lists, dicts, None); ``random_state`` an int or None.
+    path : str or path-like
+        Where to write (conventionally ``*.sklstm``).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+    """
+    from safetensors.torch import save_file
+    from sklearn.utils.validation import check_is_fitted
+
+    from . import __version__
+
+    name = type(estimator).__name__
+    if _classes().get(name) is not type(estimator):
+        raise TypeError(
+            f"sklstm.save stores LSTMRegressor and LSTMClassifier; got {name}. "
+            "For a Pipeline, save its sklstm step and rebuild the rest in code."
+        )
+    check_is_fitted(estimator)
+    params = {
+        k: _encode(v, f"parameter {k}") for k, v in estimator.get_params(False).items()
+    }
+    state = dict(estimator.__dict__)
+    module = state.pop("module_")
+    optimizer = state.pop("_optimizer_state", None)
+    rng = state.pop("_rng_state", None)
+    for key in estimator.get_params(False):
+        state.pop(key, None)
+    fitted = {k: _encode(v, f"fitted attribute {k}") for k, v in state.items()}
+    architecture = dict(estimator._module_kwargs(), **estimator._fitted_architecture)
+    tensors = {
+        _MODULE + k: v.detach().cpu().contiguous()
+        for k, v in module.state_dict().items()
+    }
+    optimizer_meta = None
+    if optimizer is not None:
+        extra, optimizer_meta = _optimizer_tensors(optimizer)
+        tensors.update(extra)
+    for key, value in (rng or {}).items():
+        tensors[_RNG + key] = value.detach().cpu().contiguous()
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "class": name,
+        "versions": {"sklstm": __version__, "torch": torch.__version__},
+        "params": params,
+        "fitted": fitted,
+        "module": _encode(architecture, "the network's arguments"),
+        "optimizer": optimizer_meta,
+    }
+    text = json.dumps(document, sort_keys=True)
+    metadata = {"sklstm": text, "sha256": _digest(text, tensors)}
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=path.name + ".", suffix=".tmp", dir=path.parent or "."
+    )
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path):
+    """Read an estimator written by ``sklstm.save``; never runs code from the file.
+
+    The file's header is parsed as JSON and its tensors are read as raw
+    numbers onto the CPU (a model fitted on a GPU loads on a machine without
+    one; set ``device`` afterwards to move it). A file that is not an sklstm
+    model (a pickle, any other file), a truncated or altered one (its SHA-256
+    no longer matches), or one written by a newer file format is refused with
+    ``ModelFileError``, a ``ValueError``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``sklstm.save``.
+
+    Returns
+    -------
+    estimator : LSTMRegressor or LSTMClassifier
+        The fitted estimator; it predicts exactly as the saved one did and can
+        go on training (``partial_fit``, ``warm_start``).
+    """
+    from safetensors import SafetensorError, safe_open
+
+    from ._network import LSTMNetwork
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {str(path)!r}.")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise ModelFileError(
+            f"{str(path)!r} is not an sklstm model file (expected a file written "
+            f"by sklstm.save, in the safetensors format; reading it said: {e})."
+        ) from None
+    text = metadata.get("sklstm")
+    if text is None:
+        raise ModelFileError(
+            f"{str(path)!r} is a safetensors file but not an sklstm model (its "
+            "header has no 'sklstm' entry)."
+        )
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ModelFileError(
+            f"{str(path)!r}: its metadata is not valid JSON ({e})."
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFileError(f"{str(path)!r} is not an sklstm model file.")
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        from . import __version__
+
+        raise ModelFileError(
+            f"{str(path)!r} uses model-file format version {version!r}, newer than "
+            f"this sklstm ({__version__}) reads (up to {FORMAT_VERSION}); it was "
+            f"written by sklstm {document.get('versions', {}).get('sklstm')!r}. "
+            "Upgrade sklstm to load it."
+        )
+    if _digest(text, tensors) != metadata.get("sha256"):
+        raise ModelFileError(
+            f"{str(path)!r} has been altered or damaged since sklstm.save wrote "
+            "it: its contents no longer match the SHA-256 recorded in it."
+        )
+    cls = _classes().get(document.get("class"))
+    if cls is None:
+        raise ModelFileError(
+            f"{str(path)!r} holds an unknown class {document.get('class')!r}."
+        )
+    try:
+        estimator = cls(**{k: _decode(v) for k, v in document["params"].items()})
+        estimator._validate_params()
+        estimator.__dict__.update(
+            {k: _decode(v) for k, v in document["fitted"].items()}
+        )
+        with torch.random.fork_rng(devices=[]):  # building draws random weights
+            module = LSTMNetwork(**_decode(document["module"]))
+        weights = {
+            k[len(_MODULE) :]: v for k, v in tensors.items() if k.startswith(_MODULE)
+        }
+        module.load_state_dict(weights, strict=True)
+        module.eval()
+    except (TypeError, ValueError, KeyError, RuntimeError) as e:
+        raise ModelFileError(
+            f"{str(path)!r} does not describe a valid model: {e}"
+        ) from None
+    estimator.module_ = module
+    optimizer = {k: v for k, v in tensors.items() if k.startswith(_OPTIMIZER)}
+    estimator._optimizer_state = (
+        None
+        if document["optimizer"] is None
+        else _optimizer_state(optimizer, document["optimizer"])
+    )
+    rng = {k[len(_RNG) :]: v for k, v in tensors.items() if k.startswith(_RNG)}
+    estimator._rng_state = rng or None
+    return estimator
