@@ -123,6 +123,11 @@ def read_array(X: np.ndarray) -> Sequences:
     read through that table, so the windows are not copied.
     """
     n, steps, channels = X.shape
+    if channels == 0:
+        raise ValueError(
+            f"X has 0 channels (shape {X.shape}); expected (n_samples, n_timesteps, "
+            "n_channels) with at least one channel."
+        )
     table, stride = _window_table(X)
     if table is None:
         table, stride = np.ascontiguousarray(X).reshape(n * steps, channels), steps
@@ -303,8 +308,13 @@ def _refuse_rows(bad, seqs, message):
 def read_list(X):
     """Read a list of sequences: equal shapes give one stacked array, differing
     lengths a :class:`Sequences`; anything else comes back unchanged."""
-    if not isinstance(X, (list, tuple)) or len(X) == 0:
+    if not isinstance(X, (list, tuple)):
         return X
+    if len(X) == 0:
+        raise ValueError(
+            "X is an empty list; expected at least one sequence (an array of "
+            "shape (n_timesteps,) or (n_timesteps, n_channels))."
+        )
     if isinstance(X[0], numbers.Number) or isinstance(X[0], (str, bytes)):
         return X
     seqs = []

@@ -76,7 +76,17 @@ BAD_FIT = [
         ValueError,
         "need a convolutional front end",
     ),
+    (
+        "5-D without conv front end",
+        rng.normal(size=(12, 5, 3, 3, 2)),
+        y,
+        ValueError,
+        "Got 5-D input .* need a convolutional front end",
+    ),
+    ("6-D X", np.zeros((12, 5, 3, 3, 2, 1)), y, ValueError, "got 6-D input of shape"),
     ("1-D X", X3[:, 0, 0], y, ValueError, "Expected 2D array"),
+    ("no channels", np.zeros((12, 5, 0)), y, ValueError, "X has 0 channels"),
+    ("empty list", [], [], ValueError, "X is an empty list"),
     (
         "ragged channel counts",
         [np.ones((3, 2)), np.ones((4, 3))],
