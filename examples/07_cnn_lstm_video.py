@@ -44,7 +44,6 @@ def make_videos(n, rng):
         side = rng.integers(3, 6)
         speed = rng.integers(1, 3)
         dy, dx = np.array(DIRECTIONS[label]) * speed
-        travel = (FRAMES - 1) * speed
         # start so the whole path stays inside the frame
         y0 = rng.integers(
             max(0, -dy * (FRAMES - 1)), SIZE - side - max(0, dy * (FRAMES - 1)) + 1
@@ -56,7 +55,6 @@ def make_videos(n, rng):
         for t in range(FRAMES):
             y, x = y0 + dy * t, x0 + dx * t
             video[t, y : y + side, x : x + side] = colour
-        assert travel < SIZE
     return videos, labels
 
 
