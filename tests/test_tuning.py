@@ -1,0 +1,120 @@
+"""sklstm.tuning.search_space with Optuna and scikit-learn searches."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklstm import LSTMClassifier, LSTMRegressor, SequenceWindower
+from sklstm.tuning import search_space
+
+TINY = dict(hidden_size=4, max_epochs=2, batch_size=64, random_state=0)
+t = np.arange(240)
+TABLE = np.c_[np.sin(t / 8), np.cos(t / 13)]
+Y = np.sin((t + 1) / 8)
+
+
+def _pipe():
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("window", SequenceWindower(6)),
+            ("lstm", LSTMRegressor(**TINY)),
+        ]
+    )
+
+
+def test_optuna_space_names_and_kinds():
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    space = search_space(LSTMRegressor())
+    assert set(space) == {
+        "hidden_size",
+        "num_layers",
+        "bidirectional",
+        "dropout",
+        "pooling",
+        "lr",
+        "batch_size",
+    }
+    assert (
+        isinstance(space["hidden_size"], IntDistribution) and space["hidden_size"].log
+    )
+    assert isinstance(space["lr"], FloatDistribution) and space["lr"].log
+    assert isinstance(space["pooling"], CategoricalDistribution)
+    for name, dist in space.items():  # every default lies inside its own space
+        assert dist._contains(dist.to_internal_repr(LSTMRegressor().get_params()[name]))
+
+
+def test_front_end_options_join_the_space_when_present():
+    assert "conv_kernel_size" in search_space(LSTMClassifier(conv_channels=(8,)))
+    assert "embedding_dim" in search_space(LSTMClassifier(embedding_dim=8))
+    plain = search_space(LSTMClassifier())
+    assert "conv_kernel_size" not in plain and "embedding_dim" not in plain
+
+
+def test_prefix_and_pipelines():
+    assert "lstm__lr" in search_space(_pipe())
+    assert "model__lr" in search_space(LSTMRegressor(), prefix="model")
+    assert "model__lr" in search_space(LSTMRegressor(), prefix="model__")
+    assert "outer__lstm__lr" in search_space(_pipe(), prefix="outer")
+    grid = search_space(_pipe(), flavour="grid")
+    assert np.prod([len(v) for v in grid.values()]) == 96
+
+
+def test_bad_requests_say_what_is_expected():
+    with pytest.raises(ValueError, match=r"include names \['units'\], not in the"):
+        search_space(LSTMRegressor(), include=["units", "lr"])
+    with pytest.raises(ValueError, match="flavour must be one of"):
+        search_space(LSTMRegressor(), flavour="bayes")
+    with pytest.raises(TypeError, match="got StandardScaler"):
+        search_space(StandardScaler())
+    with pytest.raises(
+        ValueError, match="exactly one sklstm estimator step; this one has 0"
+    ):
+        search_space(Pipeline([("scale", StandardScaler())]))
+
+
+def test_grid_search_with_time_series_split():
+    space = search_space(_pipe(), flavour="grid", include=["hidden_size", "pooling"])
+    search = GridSearchCV(_pipe(), space, cv=TimeSeriesSplit(3)).fit(TABLE, Y)
+    assert len(search.cv_results_["params"]) == 6
+    assert set(search.best_params_) == {"lstm__hidden_size", "lstm__pooling"}
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_randomized_search_with_time_series_split():
+    space = search_space(_pipe(), flavour="random", include=["hidden_size", "lr"])
+    search = RandomizedSearchCV(
+        _pipe(), space, n_iter=3, cv=TimeSeriesSplit(2), random_state=0
+    ).fit(TABLE, Y)
+    sizes = [p["lstm__hidden_size"] for p in search.cv_results_["params"]]
+    assert all(16 <= s <= 256 for s in sizes) and len(set(sizes)) == 3
+
+
+def test_optuna_search_in_a_pipeline_with_the_windower():
+    import optuna
+    from optuna_integration import OptunaSearchCV
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = search_space(_pipe(), include=["hidden_size", "lr", "pooling"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # optuna-integration 5.0
+        search = OptunaSearchCV(
+            _pipe(), space, cv=TimeSeriesSplit(2), n_trials=3, random_state=0
+        ).fit(TABLE, Y)
+    assert len(search.trials_) == 3
+    assert set(search.best_params_) == {
+        "lstm__hidden_size",
+        "lstm__lr",
+        "lstm__pooling",
+    }
+    assert search.predict(TABLE).shape == (240,)
