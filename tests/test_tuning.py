@@ -118,3 +118,37 @@ def test_optuna_search_in_a_pipeline_with_the_windower():
         "lstm__pooling",
     }
     assert search.predict(TABLE).shape == (240,)
+
+
+def test_halving_search_over_epochs():
+    """Check HalvingRandomSearchCV with max_epochs as the resource."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6, 1))
+    est = LSTMRegressor(batch_size=64, n_iter_no_change=50, random_state=0)
+    search = HalvingRandomSearchCV(
+        est,
+        search_space(est, flavour="random", include=["hidden_size", "lr"]),
+        resource="max_epochs",
+        min_resources=2,
+        max_resources=8,
+        factor=2,
+        cv=TimeSeriesSplit(2),
+        random_state=0,
+    ).fit(X, X[:, -1, 0])
+    assert search.n_resources_ == [2, 4, 8] and search.n_candidates_ == [4, 2, 1]
+    assert search.best_params_["max_epochs"] == 8
+
+
+def test_a_diverging_candidate_is_reported_failed_not_scored():
+    """Check that a NaN loss fails its candidate (FitFailedWarning, NaN score)."""
+    from sklearn.exceptions import FitFailedWarning
+
+    search = GridSearchCV(_pipe(), {"lstm__lr": [1e-3, 1e30]}, cv=TimeSeriesSplit(2))
+    with pytest.warns(FitFailedWarning, match="TrainingDivergedError"):
+        search.fit(TABLE, Y * 1e3)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+    assert search.best_params_ == {"lstm__lr": 1e-3}
