@@ -9,16 +9,17 @@ for ``RandomizedSearchCV``. Optuna is imported only when its flavour is asked fo
 from __future__ import annotations
 
 from scipy.stats import loguniform, randint, uniform
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["search_space"]
+__all__ = ["PartialFitPipeline", "search_space"]
 
 FLAVOURS = ("optuna", "grid", "random")
 
 
 def _step(estimator, prefix):
     """The sklstm estimator to tune and the parameter prefix that reaches it."""
-    from sklearn.pipeline import Pipeline
-
     from ._base import _BaseLSTM
 
     if prefix and not prefix.endswith("__"):
@@ -136,3 +137,81 @@ def search_space(estimator, *, prefix="", flavour="optuna", include=None):
         else:
             out[prefix + name] = CategoricalDistribution(args)
     return out
+
+
+class PartialFitPipeline(Pipeline):
+    """A ``Pipeline`` that trains its last step one epoch at a time.
+
+    scikit-learn's ``Pipeline`` has no ``partial_fit``, so searches that train
+    epoch by epoch (``OptunaSearchCV(enable_pruning=True)``, which reports each
+    epoch's score to a pruner) cannot use one. This subclass adds it: the
+    first call fits the transformers on ``X`` and calls the last step's
+    ``partial_fit`` on the result; later calls reuse the fitted transformers,
+    so every epoch sees the same preparation of the same training fold. All
+    else is ``Pipeline``'s.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+        As for ``Pipeline``; the last step needs ``partial_fit`` (an sklstm
+        estimator does).
+    memory : str or object with the joblib.Memory interface, default=None
+        As for ``Pipeline``.
+    verbose : bool, default=False
+        As for ``Pipeline``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklstm import LSTMRegressor, SequenceWindower
+    >>> from sklstm.tuning import PartialFitPipeline
+    >>> pipe = PartialFitPipeline([("scale", StandardScaler()),
+    ...                            ("window", SequenceWindower(5)),
+    ...                            ("lstm", LSTMRegressor(4, random_state=0))])
+    >>> t = np.arange(100.0)[:, None]
+    >>> pipe.partial_fit(t, np.sin(t[:, 0])).partial_fit(t, np.sin(t[:, 0]))[-1].n_iter_
+    2
+    """
+
+    def partial_fit(self, X, y=None, **params):
+        """Fit the transformers on the first call, then train the last step one epoch.
+
+        Parameters
+        ----------
+        X : array-like
+            Training data, as for ``fit``.
+        y : array-like, default=None
+            Targets.
+        **params : dict
+            Passed to the last step's ``partial_fit`` (e.g. ``classes``,
+            ``sample_weight``).
+
+        Returns
+        -------
+        self : PartialFitPipeline
+            This pipeline.
+        """
+        transformers = [
+            s for _, s in self.steps[:-1] if s is not None and s != "passthrough"
+        ]
+        first = not all(_is_fitted(s) for s in transformers)
+        Xt = X
+        for step in transformers:
+            Xt = step.fit_transform(Xt, y) if first else step.transform(Xt)
+        last = self._final_estimator
+        if not hasattr(last, "partial_fit"):
+            raise TypeError(
+                f"The last step, {type(last).__name__}, has no partial_fit; "
+                "PartialFitPipeline needs one that trains incrementally."
+            )
+        last.partial_fit(Xt, y, **params)
+        return self
+
+
+def _is_fitted(estimator) -> bool:
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True

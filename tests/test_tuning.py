@@ -156,3 +156,58 @@ def test_a_diverging_candidate_is_reported_failed_not_scored():
     scores = search.cv_results_["mean_test_score"]
     assert np.isfinite(scores[0]) and np.isnan(scores[1])
     assert search.best_params_ == {"lstm__lr": 1e-3}
+
+
+def _optuna_search(pipe, prune, n_trials=8, max_iter=6):
+    import optuna
+    from optuna_integration import OptunaSearchCV
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+    )
+    space = search_space(pipe, include=["hidden_size", "lr"])
+    space["lstm__lr"] = type(space["lstm__lr"])(1e-5, 3e-2, log=True)  # some hopeless
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # optuna-integration 5.0
+        search = OptunaSearchCV(
+            pipe,
+            space,
+            cv=TimeSeriesSplit(2),
+            enable_pruning=prune,
+            max_iter=max_iter,
+            n_trials=n_trials,
+            study=study,
+            random_state=0,
+        ).fit(TABLE, Y)
+    return search, study
+
+
+def test_pruning_drives_partial_fit_and_saves_training():
+    """Check that a pruned study trains fewer epochs and still finds a good model."""
+    import optuna
+
+    from sklstm.tuning import PartialFitPipeline
+
+    def pipe(epochs):
+        return PartialFitPipeline(
+            [
+                ("scale", StandardScaler()),
+                ("window", SequenceWindower(6)),
+                ("lstm", LSTMRegressor(**{**TINY, "max_epochs": epochs})),
+            ]
+        )
+
+    pruned, study = _optuna_search(pipe(6), prune=True)
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.PRUNED) >= 1
+    epochs_pruned = sum(len(t.intermediate_values) for t in study.trials)
+    full, _ = _optuna_search(pipe(6), prune=False)
+    epochs_full = 8 * 6  # per fold: every trial trains max_epochs
+    assert epochs_pruned < epochs_full
+    # each epoch of a pruned study is one partial_fit per fold
+    assert max(len(t.intermediate_values) for t in study.trials) == 6
+    assert pruned.best_score_ > 0.5 and pruned.best_score_ >= full.best_score_ - 0.2
