@@ -211,3 +211,34 @@ def test_pruning_drives_partial_fit_and_saves_training():
     # each epoch of a pruned study is one partial_fit per fold
     assert max(len(t.intermediate_values) for t in study.trials) == 6
     assert pruned.best_score_ > 0.5 and pruned.best_score_ >= full.best_score_ - 0.2
+
+
+def _threads_in_worker(estimator, X, y):
+    """A 'score' that reports the worker's torch thread count."""
+    import torch
+
+    return float(torch.get_num_threads())
+
+
+def test_parallel_search_does_not_oversubscribe():
+    """Check that each GridSearchCV(n_jobs=2) worker runs torch on its share of
+    the cores, and that sklstm never changes the thread count itself."""
+    import os
+
+    import torch
+
+    before = torch.get_num_threads()
+    search = GridSearchCV(
+        LSTMRegressor(**TINY),
+        {"hidden_size": [3, 4, 5, 6]},
+        cv=TimeSeriesSplit(2),
+        scoring=_threads_in_worker,
+        n_jobs=2,
+    )
+    X = np.random.default_rng(0).normal(size=(60, 5, 1))
+    search.fit(X, X[:, -1, 0])
+    share = max(1, (os.cpu_count() or 1) // 2)
+    assert set(search.cv_results_["mean_test_score"]) == {float(share)}
+    assert torch.get_num_threads() == before
+    LSTMRegressor(**TINY).fit(X, X[:, -1, 0])
+    assert torch.get_num_threads() == before
