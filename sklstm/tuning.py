@@ -8,12 +8,18 @@ for ``RandomizedSearchCV``. Optuna is imported only when its flavour is asked fo
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 from scipy.stats import loguniform, randint, uniform
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["PartialFitPipeline", "search_space"]
+__all__ = ["PartialFitPipeline", "create_study", "search_space"]
+
+DEFAULT_STORAGE = "sklstm-optuna.journal"
 
 FLAVOURS = ("optuna", "grid", "random")
 
@@ -215,3 +221,103 @@ def _is_fitted(estimator) -> bool:
     except NotFittedError:
         return False
     return True
+
+
+def _storage(storage):
+    """An Optuna storage from a path (journal file), a URL, or a storage object."""
+    import optuna
+
+    if storage is None:
+        storage = DEFAULT_STORAGE
+    if not isinstance(storage, (str, os.PathLike)):
+        return storage  # an Optuna storage object, taken as it is
+    text = os.fspath(storage)
+    if "://" in text:  # an RDB URL: sqlite:///file.db, postgresql://user@host/db
+        try:
+            return optuna.storages.RDBStorage(text)
+        except Exception as error:  # sqlalchemy's and the drivers' many errors
+            reason = str(error).rstrip(".")
+            raise ValueError(
+                f"Cannot open the Optuna storage {text!r}: {reason}. Expected a "
+                "journal file path, sqlite:///path.db, or an RDB URL such as "
+                "postgresql://user:password@host/database."
+            ) from None
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    folder = Path(text).resolve().parent
+    if not folder.is_dir():
+        raise ValueError(
+            f"Cannot open the Optuna journal file {text!r}: the folder {str(folder)!r} "
+            "does not exist."
+        )
+    return JournalStorage(JournalFileBackend(text))
+
+
+def create_study(
+    study_name, *, storage=None, direction="maximize", sampler=None, pruner=None
+):
+    """Create an Optuna study, or load it if it exists; every worker may call it.
+
+    The storage persists every finished trial, so a search killed mid-way and
+    started again with the same ``storage`` and ``study_name`` goes on from
+    there, and several processes (or machines, with an RDB) can run trials of
+    one study at once. Pass the study to ``OptunaSearchCV(study=...)``.
+
+    Two processes that both create a new study in one RDB at the same moment
+    can collide (one gets a duplicate-study error). This function retries
+    such a collision as a load, so workers may all call it at start.
+
+    Parameters
+    ----------
+    study_name : str
+        The study's name in the storage.
+    storage : str, path-like, Optuna storage or None, default=None
+        A file path: Optuna's journal file storage, which Optuna recommends
+        for several processes on one machine (default
+        ``"sklstm-optuna.journal"`` in the working folder). A URL:
+        ``"sqlite:///study.db"`` (one process at a time) or an RDB such as
+        ``"postgresql://user:password@host/db"`` (several machines).
+    direction : {"maximize", "minimize"}, default="maximize"
+        ``"maximize"`` for scikit-learn scores (``OptunaSearchCV``'s
+        objective). An existing study with the other direction is an error.
+    sampler, pruner : Optuna sampler and pruner, default=None
+        Optuna's defaults (TPE, median pruner) when None.
+
+    Returns
+    -------
+    study : optuna.Study
+        The study, with the trials already in it.
+    """
+    import optuna
+
+    if direction not in ("maximize", "minimize"):
+        raise ValueError(
+            f"direction must be 'maximize' or 'minimize'; got {direction!r}."
+        )
+    store = _storage(storage)
+    kwargs = dict(study_name=study_name, storage=store, sampler=sampler, pruner=pruner)
+    for attempt in range(5):
+        try:
+            study = optuna.create_study(
+                direction=direction, load_if_exists=True, **kwargs
+            )
+            break
+        except optuna.exceptions.DuplicatedStudyError:
+            time.sleep(0.1 * (attempt + 1))  # another worker created it: load it
+        except Exception as error:
+            if (
+                "UNIQUE" not in str(error).upper()
+                and "DUPLICATE" not in str(error).upper()
+            ):
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    else:
+        study = optuna.load_study(**kwargs)
+    existing = study.direction.name.lower()
+    if existing != direction:
+        raise ValueError(
+            f"The study {study_name!r} in this storage exists with direction "
+            f"{existing!r}, but {direction!r} was asked; use another study_name."
+        )
+    return study
