@@ -8,8 +8,10 @@ for ``RandomizedSearchCV``. Optuna is imported only when its flavour is asked fo
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
+import warnings
 from pathlib import Path
 
 from scipy.stats import loguniform, randint, uniform
@@ -17,7 +19,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["PartialFitPipeline", "create_study", "search_space"]
+__all__ = ["PartialFitPipeline", "create_study", "optuna_search", "search_space"]
 
 DEFAULT_STORAGE = "sklstm-optuna.journal"
 
@@ -321,3 +323,67 @@ def create_study(
             f"{existing!r}, but {direction!r} was asked; use another study_name."
         )
     return study
+
+
+def optuna_search(
+    estimator, param_distributions=None, *, cv=None, enable_pruning=False, **kwargs
+):
+    """An ``optuna_integration.OptunaSearchCV`` with sklstm's defaults and guards.
+
+    - ``param_distributions`` defaults to ``search_space(estimator)``;
+    - with ``enable_pruning=True`` a plain ``Pipeline`` becomes a
+      :class:`PartialFitPipeline` (the same steps), so that epochs can be
+      reported and trials pruned;
+    - with ``enable_pruning=True`` and a splitter that shuffles without an int
+      ``random_state``, a ``UserWarning``: OptunaSearchCV splits again on every
+      epoch, so such a splitter moves samples a model has trained on into its
+      validation fold (optuna-integration issue #317).
+
+    Parameters
+    ----------
+    estimator : LSTMRegressor, LSTMClassifier or Pipeline
+        What to tune.
+    param_distributions : dict or None, default=None
+        Optuna distributions; None for :func:`search_space`'s default.
+    cv : int, splitter or None, default=None
+        As for ``OptunaSearchCV`` (None: 5-fold).
+    enable_pruning : bool, default=False
+        Train epoch by epoch and let the study's pruner stop bad trials.
+    **kwargs : dict
+        Any other ``OptunaSearchCV`` argument (``n_trials``, ``study``,
+        ``max_iter``, ``scoring``, ``timeout``, ...).
+
+    Returns
+    -------
+    search : optuna_integration.OptunaSearchCV
+        Not yet fitted.
+    """
+    from optuna_integration import OptunaSearchCV
+
+    if param_distributions is None:
+        param_distributions = search_space(estimator)
+    if enable_pruning:
+        if type(estimator) is Pipeline:
+            estimator = PartialFitPipeline(
+                estimator.steps, memory=estimator.memory, verbose=estimator.verbose
+            )
+        if _reshuffles(cv):
+            warnings.warn(
+                f"Pruning with {cv!r}: OptunaSearchCV splits again on every epoch, "
+                "and this splitter shuffles without an int random_state, so each "
+                "epoch validates on samples the model trained on in earlier epochs "
+                "(optuna-integration issue #317). Use TimeSeriesSplit for series, "
+                "or fix random_state to an int.",
+                UserWarning,
+                stacklevel=2,
+            )
+    return OptunaSearchCV(
+        estimator, param_distributions, cv=cv, enable_pruning=enable_pruning, **kwargs
+    )
+
+
+def _reshuffles(cv) -> bool:
+    """Whether ``cv`` may give different folds each time it splits the same data."""
+    shuffles = getattr(cv, "shuffle", False) or "Shuffle" in type(cv).__name__
+    seed = getattr(cv, "random_state", None)
+    return bool(shuffles) and not isinstance(seed, numbers.Integral)

@@ -242,3 +242,61 @@ def test_parallel_search_does_not_oversubscribe():
     assert torch.get_num_threads() == before
     LSTMRegressor(**TINY).fit(X, X[:, -1, 0])
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize(
+    "cv, warns",
+    [
+        ("kfold-shuffle", True),
+        ("kfold-shuffle-randomstate", True),
+        ("shufflesplit", True),
+        ("kfold-shuffle-int", False),
+        ("timeseries", False),
+        ("kfold", False),
+    ],
+)
+def test_optuna_search_warns_when_pruning_would_leak(cv, warns):
+    """Check the warning for optuna-integration #317 and the pipeline wrapping."""
+    from sklearn.model_selection import KFold, ShuffleSplit
+
+    from sklstm.tuning import PartialFitPipeline, optuna_search
+
+    splitter = {
+        "kfold-shuffle": KFold(2, shuffle=True),
+        "kfold-shuffle-randomstate": KFold(
+            2, shuffle=True, random_state=np.random.RandomState(0)
+        ),
+        "shufflesplit": ShuffleSplit(2),
+        "kfold-shuffle-int": KFold(2, shuffle=True, random_state=0),
+        "timeseries": TimeSeriesSplit(2),
+        "kfold": KFold(2),
+    }[cv]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = optuna_search(_pipe(), cv=splitter, enable_pruning=True, n_trials=1)
+    leaks = [w for w in caught if "issue #317" in str(w.message)]
+    assert bool(leaks) == warns
+    assert isinstance(search.estimator, PartialFitPipeline)
+    assert set(search.param_distributions) == set(search_space(_pipe()))
+
+
+def test_optuna_search_prunes_a_pipeline():
+    import optuna
+
+    from sklstm.tuning import optuna_search
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # optuna-integration 5.0
+        search = optuna_search(
+            _pipe(),
+            search_space(_pipe(), include=["hidden_size"]),
+            cv=TimeSeriesSplit(2),
+            enable_pruning=True,
+            max_iter=3,
+            n_trials=3,
+            random_state=0,
+        ).fit(TABLE, Y)
+    steps = [len(t.intermediate_values) for t in search.study_.trials]
+    assert max(steps) == 3  # trained and reported epoch by epoch
