@@ -235,15 +235,19 @@ def _storage(storage):
         return storage  # an Optuna storage object, taken as it is
     text = os.fspath(storage)
     if "://" in text:  # an RDB URL: sqlite:///file.db, postgresql://user@host/db
-        try:
-            return optuna.storages.RDBStorage(text)
-        except Exception as error:  # sqlalchemy's and the drivers' many errors
-            reason = str(error).rstrip(".")
-            raise ValueError(
-                f"Cannot open the Optuna storage {text!r}: {reason}. Expected a "
-                "journal file path, sqlite:///path.db, or an RDB URL such as "
-                "postgresql://user:password@host/database."
-            ) from None
+        for attempt in range(_RETRIES):
+            try:
+                return optuna.storages.RDBStorage(text)
+            except Exception as error:  # sqlalchemy's and the drivers' many errors
+                if attempt + 1 < _RETRIES and _raced(error):
+                    time.sleep(0.2 * (attempt + 1))  # another worker is creating it
+                    continue
+                reason = str(error).rstrip(".")
+                raise ValueError(
+                    f"Cannot open the Optuna storage {text!r}: {reason}. Expected "
+                    "a journal file path, sqlite:///path.db, or an RDB URL such as "
+                    "postgresql://user:password@host/database."
+                ) from None
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
@@ -254,6 +258,15 @@ def _storage(storage):
             "does not exist."
         )
     return JournalStorage(JournalFileBackend(text))
+
+
+_RETRIES = 6
+
+
+def _raced(error) -> bool:
+    """Whether ``error`` is another worker creating the same storage or study."""
+    text = str(error).lower()
+    return any(s in text for s in ("already exists", "unique", "duplicate", "locked"))
 
 
 def create_study(
@@ -299,23 +312,19 @@ def create_study(
         )
     store = _storage(storage)
     kwargs = dict(study_name=study_name, storage=store, sampler=sampler, pruner=pruner)
-    for attempt in range(5):
+    for attempt in range(_RETRIES):
         try:
             study = optuna.create_study(
                 direction=direction, load_if_exists=True, **kwargs
             )
             break
-        except optuna.exceptions.DuplicatedStudyError:
-            time.sleep(0.1 * (attempt + 1))  # another worker created it: load it
         except Exception as error:
-            if (
-                "UNIQUE" not in str(error).upper()
-                and "DUPLICATE" not in str(error).upper()
+            if attempt + 1 == _RETRIES or not (
+                isinstance(error, optuna.exceptions.DuplicatedStudyError)
+                or _raced(error)
             ):
                 raise
-            time.sleep(0.1 * (attempt + 1))
-    else:
-        study = optuna.load_study(**kwargs)
+            time.sleep(0.2 * (attempt + 1))  # another worker created it: load it
     existing = study.direction.name.lower()
     if existing != direction:
         raise ValueError(

@@ -97,3 +97,37 @@ def test_two_workers_share_one_study(tmp_path):
     numbers = [t.number for t in study.trials]
     assert sorted(numbers) == list(range(6))  # none lost, none duplicated
     assert all(t.state == COMPLETE for t in study.trials)
+
+
+RACER = """
+import sys, time, optuna
+from sklstm.tuning import create_study
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+print("study", create_study("race", storage=sys.argv[1])._study_id)
+"""
+
+
+def test_workers_that_create_one_rdb_study_at_once_all_get_it(tmp_path):
+    """Four processes create the same new study in a fresh SQLite file at the same
+    instant. Before create_study retried, one in four or so failed with 'table
+    alembic_version already exists' (measured); now every one must get it."""
+    script = tmp_path / "racer.py"
+    script.write_text(RACER)
+    url = f"sqlite:///{tmp_path}/race.db"
+    start = time.time() + 3  # after the imports
+    racers = [
+        subprocess.Popen(
+            [sys.executable, str(script), url, str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [r.communicate(timeout=120) for r in racers]
+    for racer, (_, err) in zip(racers, outputs, strict=True):
+        assert racer.returncode == 0, err[-2000:]
+    assert {out.strip() for out, _ in outputs} == {"study 1"}

@@ -300,3 +300,53 @@ def test_optuna_search_prunes_a_pipeline():
         ).fit(TABLE, Y)
     steps = [len(t.intermediate_values) for t in search.study_.trials]
     assert max(steps) == 3  # trained and reported epoch by epoch
+
+
+def test_hyperband_pruner_prunes_too():
+    import optuna
+
+    from sklstm.tuning import optuna_search
+
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=0),
+        pruner=optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=6, reduction_factor=2
+        ),
+    )
+    space = search_space(_pipe(), include=["hidden_size", "lr"])
+    space["lstm__lr"] = type(space["lstm__lr"])(1e-5, 3e-2, log=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optuna_search(
+            _pipe(),
+            space,
+            cv=TimeSeriesSplit(2),
+            enable_pruning=True,
+            max_iter=6,
+            n_trials=8,
+            study=study,
+            random_state=0,
+        ).fit(TABLE, Y)
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruned and sum(len(t.intermediate_values) for t in study.trials) < 8 * 6
+
+
+def test_a_diverging_optuna_trial_is_failed():
+    """Check that a NaN loss makes the Optuna trial FAIL, never COMPLETE."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+
+    from sklstm.tuning import optuna_search
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    space = {"lstm__lr": CategoricalDistribution([1e-3, 1e30])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = optuna_search(
+            _pipe(), space, cv=TimeSeriesSplit(2), n_trials=4, random_state=0
+        ).fit(TABLE, Y * 1e3)
+    states = {t.params["lstm__lr"]: t.state for t in search.study_.trials}
+    assert states[1e30] == optuna.trial.TrialState.FAIL
+    assert states[1e-3] == optuna.trial.TrialState.COMPLETE
+    assert search.best_params_ == {"lstm__lr": 1e-3}
