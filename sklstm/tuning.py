@@ -371,6 +371,20 @@ def optuna_search(
 
     if param_distributions is None:
         param_distributions = search_space(estimator)
+    known = estimator.get_params(deep=True)
+    unknown = sorted(set(param_distributions) - set(known))
+    if unknown:
+        import difflib
+
+        hints = [
+            f"{name!r} (closest: {difflib.get_close_matches(name, known, 2, 0.4)})"
+            for name in unknown
+        ]
+        raise ValueError(
+            f"The search space names parameters that {type(estimator).__name__} "
+            f"does not have: {', '.join(hints)}. Names of a Pipeline's steps take "
+            "the step's name and '__', e.g. 'lstm__hidden_size'."
+        )
     if enable_pruning:
         if type(estimator) is Pipeline:
             estimator = PartialFitPipeline(

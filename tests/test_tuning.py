@@ -350,3 +350,16 @@ def test_a_diverging_optuna_trial_is_failed():
     assert states[1e30] == optuna.trial.TrialState.FAIL
     assert states[1e-3] == optuna.trial.TrialState.COMPLETE
     assert search.best_params_ == {"lstm__lr": 1e-3}
+
+
+def test_optuna_search_refuses_unknown_names_up_front():
+    from optuna.distributions import IntDistribution
+
+    from sklstm.tuning import optuna_search
+
+    with pytest.raises(
+        ValueError, match=r"'lstm__hiden_size' \(closest: \['lstm__hidden_size'"
+    ):
+        optuna_search(_pipe(), {"lstm__hiden_size": IntDistribution(4, 8)})
+    with pytest.raises(ValueError, match="'units'"):
+        optuna_search(LSTMRegressor(), {"units": IntDistribution(4, 8)})
