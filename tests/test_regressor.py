@@ -382,3 +382,23 @@ def test_bfloat16_precision_trains_close_to_float32(sine_windows, bidirectional)
     assert (
         scores["bfloat16"] > 0.9 and abs(scores["bfloat16"] - scores["float32"]) < 0.05
     )
+
+
+def test_plot_history_draws_the_learning_curves(small_regression):
+    """Check both curves and the kept epoch with early stopping, and the error."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklstm import plot_history
+
+    X, y = small_regression
+    reg = LSTMRegressor(**{**FAST, "max_epochs": 6}, early_stopping=True).fit(X, y)
+    ax = plot_history(reg)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["training loss", "validation loss"]
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), reg.loss_curve_)
+    kept = ax.collections[0].get_offsets()[0]
+    valid = [h["valid_loss"] for h in reg.history_]
+    assert kept[0] == np.argmin(valid) + 1 and kept[1] == pytest.approx(min(valid))
+    with pytest.raises(ValueError, match="needs a fitted estimator"):
+        plot_history(LSTMRegressor())
