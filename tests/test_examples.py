@@ -99,12 +99,41 @@ def test_spoken_digit_features(tmp_path):
     assert np.isfinite(features).all()
     bank = digits.mel_filters(26, 512, rate)
     assert bank.shape == (26, 257) and (bank.max(axis=1) > 0).all()
-    if shutil.which("espeak-ng") is None:
-        pytest.skip(
-            "espeak-ng is not installed; the shipped features are checked instead"
-        )
+
+
+FAKE_ESPEAK = """#!{python}
+import sys, wave, numpy as np
+open({args!r}, "w").write(" ".join(sys.argv[1:]))
+t = np.arange(11025) / 22050
+samples = (0.5 * np.sin(2 * np.pi * 300 * t) * 32767).astype("<i2")
+with wave.open(sys.stdout.buffer, "wb") as f:
+    f.setnchannels(1); f.setsampwidth(2); f.setframerate(22050)
+    f.writeframes(samples.tobytes())
+"""
+
+
+def test_speak_reads_espeak_ngs_wav(tmp_path, monkeypatch):
+    """Check the call to espeak-ng and the WAV it writes to stdout being read.
+
+    A stand-in espeak-ng on PATH writes a known 0.5 s tone, so this runs where
+    espeak-ng is not installed (CI); the real one made data/spoken_digits.npz.
+    """
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import make_spoken_digits as digits
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    args = tmp_path / "args.txt"
+    fake = tmp_path / "espeak-ng"
+    fake.write_text(FAKE_ESPEAK.format(python=sys.executable, args=str(args)))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert shutil.which("espeak-ng") == str(fake)
     signal, rate = digits.speak("seven", "en-gb+f2", 170, 50)
-    assert rate > 8000 and len(digits.mfcc(signal, rate)) > 10
+    assert args.read_text() == "-v en-gb+f2 -s 170 -p 50 --stdout seven"
+    assert rate == 22050 and len(signal) == 11025
+    assert abs(np.abs(signal).max() - 0.5) < 1e-3  # int16 scaled back to [-1, 1]
+    assert 45 <= len(digits.mfcc(signal, rate)) <= 52
 
 
 def test_shipped_spoken_digits():
