@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._jobs import readable
+
 FORMAT = "sklstm-model"
 FORMAT_VERSION = 1
 _MODULE = "module."
@@ -35,6 +37,34 @@ def _classes():
     from ._regressor import LSTMRegressor
 
     return {"LSTMClassifier": LSTMClassifier, "LSTMRegressor": LSTMRegressor}
+
+
+def _steps():
+    """Transformers a saved Pipeline may hold before its sklstm step.
+
+    A fixed table: loading looks names up here and never imports by name.
+    """
+    from sklearn.preprocessing import (
+        MaxAbsScaler,
+        MinMaxScaler,
+        RobustScaler,
+        StandardScaler,
+    )
+
+    from ._scaler import SequenceScaler
+    from ._windows import SequenceWindower
+
+    return {
+        c.__name__: c
+        for c in (
+            MaxAbsScaler,
+            MinMaxScaler,
+            RobustScaler,
+            StandardScaler,
+            SequenceScaler,
+            SequenceWindower,
+        )
+    }
 
 
 # -- JSON encoding of parameters and fitted attributes --------------------------------
@@ -62,6 +92,8 @@ def _encode(value, where):
                 [_encode(k, where), _encode(v, where)] for k, v in value.items()
             ]
         }
+    if _steps().get(type(value).__name__) is type(value):
+        return {"__estimator__": _transformer_document(value, where)}
     if isinstance(value, np.ndarray):
         kind = value.dtype.kind
         if kind not in "biufUO" or (kind == "O" and not _plain_objects(value)):
@@ -98,6 +130,8 @@ def _decode(data):
         return {k: _decode(v) for k, v in data["__dict__"].items()}
     if "__pairs__" in data:
         return {_hashable(_decode(k)): _decode(v) for k, v in data["__pairs__"]}
+    if "__estimator__" in data:
+        return _transformer_from(data["__estimator__"])
     if "__ndarray__" in data:
         values = [_decode(v) for v in data["__ndarray__"]]
         dtype = object if data["dtype"] == "object" else np.dtype(data["dtype"])
@@ -109,6 +143,32 @@ def _decode(data):
 
 def _hashable(key):
     return tuple(key) if isinstance(key, list) else key
+
+
+def _transformer_document(step, where):
+    """A whitelisted scikit-learn or sklstm transformer as JSON-ready data."""
+    params = step.get_params(deep=False)
+    fitted = {k: v for k, v in vars(step).items() if k not in params}
+    return {
+        "class": type(step).__name__,
+        "params": {k: _encode(v, f"{where}: parameter {k}") for k, v in params.items()},
+        "fitted": {k: _encode(v, f"{where}: attribute {k}") for k, v in fitted.items()},
+    }
+
+
+def _transformer_from(document):
+    cls = _steps().get(document.get("class"))
+    if cls is None:
+        raise ModelFileError(
+            f"The model file holds a step of unknown class {document.get('class')!r}."
+        )
+    step = cls(**{k: _decode(v) for k, v in document["params"].items()})
+    fitted = {k: _decode(v) for k, v in document["fitted"].items()}
+    odd = [k for k in fitted if not k.endswith("_") or k.startswith("__")]
+    if odd:
+        raise ModelFileError(f"The model file sets unexpected attributes {odd}.")
+    step.__dict__.update(fitted)
+    return step
 
 
 # -- tensors ------------------------------------------------------------------------
@@ -156,41 +216,10 @@ def _digest(metadata_json: str, tensors: dict) -> str:
 # -- save and load ------------------------------------------------------------------
 
 
-def save(estimator, path) -> Path:
-    """Write a fitted sklstm estimator to one file, without pickle.
-
-    The file is in the safetensors format: the network's weights, the
-    optimizer's state and the random-number state as tensors, and one JSON
-    document with the class, the parameters, the fitted attributes, the format
-    and library versions and a SHA-256 of the contents. ``sklstm.load`` reads
-    it back without running any code from it. The file is written to a
-    temporary name and renamed, so a failure never leaves half a file in
-    ``path``.
-
-    Parameters
-    ----------
-    estimator : LSTMRegressor or LSTMClassifier
-        A fitted estimator. Its parameters must be plain values (numbers,
-        strings, tuples, lists, dicts, None); ``random_state`` an int or None.
-    path : str or path-like
-        Where to write (conventionally ``*.sklstm``).
-
-    Returns
-    -------
-    path : pathlib.Path
-        The file written.
-    """
-    from safetensors.torch import save_file
+def _estimator_parts(estimator):
+    """An sklstm estimator's JSON document and tensors."""
     from sklearn.utils.validation import check_is_fitted
 
-    from . import __version__
-
-    name = type(estimator).__name__
-    if _classes().get(name) is not type(estimator):
-        raise TypeError(
-            f"sklstm.save stores LSTMRegressor and LSTMClassifier; got {name}. "
-            "For a Pipeline, save its sklstm step and rebuild the rest in code."
-        )
     check_is_fitted(estimator)
     params = {
         k: _encode(v, f"parameter {k}") for k, v in estimator.get_params(False).items()
@@ -214,15 +243,97 @@ def save(estimator, path) -> Path:
     for key, value in (rng or {}).items():
         tensors[_RNG + key] = value.detach().cpu().contiguous()
     document = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "class": name,
-        "versions": {"sklstm": __version__, "torch": torch.__version__},
+        "class": type(estimator).__name__,
         "params": params,
         "fitted": fitted,
         "module": _encode(architecture, "the network's arguments"),
         "optimizer": optimizer_meta,
     }
+    return document, tensors
+
+
+def _pipeline_steps(pipeline):
+    """``[(name, transformer document or None)]`` and the final sklstm step."""
+    from sklearn.utils.validation import check_is_fitted
+
+    *transformers, (last_name, last) = pipeline.steps
+    if _classes().get(type(last).__name__) is not type(last):
+        raise TypeError(
+            "sklstm.save stores a Pipeline whose last step is an LSTMRegressor or "
+            f"an LSTMClassifier; its last step {last_name!r} is a "
+            f"{type(last).__name__}."
+        )
+    steps = []
+    for name, step in transformers:
+        if step is None or step == "passthrough":
+            steps.append([name, None])
+            continue
+        if _steps().get(type(step).__name__) is not type(step):
+            raise TypeError(
+                f"sklstm.save cannot store the Pipeline step {name!r}, a "
+                f"{type(step).__name__}, without pickle; it stores "
+                f"{sorted(_steps())} before the sklstm step."
+            )
+        check_is_fitted(step)
+        steps.append([name, _transformer_document(step, f"step {name!r}")])
+    return steps, last_name, last
+
+
+def save(estimator, path) -> Path:
+    """Write a fitted sklstm estimator or pipeline to one file, without pickle.
+
+    The file is in the safetensors format: the network's weights, the
+    optimizer's state and the random-number state as tensors, and one JSON
+    document with the class, the parameters, the fitted attributes, the format
+    and library versions and a SHA-256 of the contents. ``sklstm.load`` reads
+    it back without running any code from it. The file is written to a
+    temporary name and renamed, so a failure never leaves half a file in
+    ``path``.
+
+    Parameters
+    ----------
+    estimator : LSTMRegressor, LSTMClassifier or Pipeline
+        A fitted estimator. Its parameters must be plain values (numbers,
+        strings, tuples, lists, dicts, None); ``random_state`` an int or None.
+        A fitted ``Pipeline`` ending in one is stored whole when its other
+        steps are among ``StandardScaler``, ``MinMaxScaler``,
+        ``MaxAbsScaler``, ``RobustScaler``, ``SequenceScaler`` and
+        ``SequenceWindower`` (or ``"passthrough"``).
+    path : str or path-like
+        Where to write (conventionally ``*.sklstm``).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+    """
+    from safetensors.torch import save_file
+    from sklearn.pipeline import Pipeline
+
+    from . import __version__
+
+    name = type(estimator).__name__
+    if type(estimator) is Pipeline:
+        steps, last_name, last = _pipeline_steps(estimator)
+        inner, tensors = _estimator_parts(last)
+        document = {
+            "class": "Pipeline",
+            "steps": steps,
+            "final_step": last_name,
+            "estimator": inner,
+        }
+    elif _classes().get(name) is type(estimator):
+        document, tensors = _estimator_parts(estimator)
+    else:
+        raise TypeError(
+            "sklstm.save stores LSTMRegressor, LSTMClassifier and a Pipeline "
+            f"ending in one; got {name}."
+        )
+    document.update(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        versions={"sklstm": __version__, "torch": torch.__version__},
+    )
     text = json.dumps(document, sort_keys=True)
     metadata = {"sklstm": text, "sha256": _digest(text, tensors)}
     path = Path(path)
@@ -232,6 +343,7 @@ def save(estimator, path) -> Path:
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -256,13 +368,12 @@ def load(path):
 
     Returns
     -------
-    estimator : LSTMRegressor or LSTMClassifier
-        The fitted estimator; it predicts exactly as the saved one did and can
-        go on training (``partial_fit``, ``warm_start``).
+    estimator : LSTMRegressor, LSTMClassifier or Pipeline
+        The fitted estimator (or pipeline, as saved); it predicts exactly as
+        the saved one did and can go on training (``partial_fit``,
+        ``warm_start``).
     """
     from safetensors import SafetensorError, safe_open
-
-    from ._network import LSTMNetwork
 
     path = Path(path)
     if not path.is_file():
@@ -305,28 +416,43 @@ def load(path):
             f"{str(path)!r} has been altered or damaged since sklstm.save wrote "
             "it: its contents no longer match the SHA-256 recorded in it."
         )
+    try:
+        if document.get("class") == "Pipeline":
+            from sklearn.pipeline import Pipeline
+
+            steps = [
+                (name, "passthrough" if doc is None else _transformer_from(doc))
+                for name, doc in document["steps"]
+            ]
+            last = _estimator_from(document["estimator"], tensors, path)
+            return Pipeline([*steps, (document["final_step"], last)])
+        return _estimator_from(document, tensors, path)
+    except (TypeError, ValueError, KeyError, RuntimeError) as e:
+        if isinstance(e, ModelFileError):
+            raise
+        raise ModelFileError(
+            f"{str(path)!r} does not describe a valid model: {e}"
+        ) from None
+
+
+def _estimator_from(document, tensors, path):
+    from ._network import LSTMNetwork
+
     cls = _classes().get(document.get("class"))
     if cls is None:
         raise ModelFileError(
             f"{str(path)!r} holds an unknown class {document.get('class')!r}."
         )
-    try:
-        estimator = cls(**{k: _decode(v) for k, v in document["params"].items()})
-        estimator._validate_params()
-        estimator.__dict__.update(
-            {k: _decode(v) for k, v in document["fitted"].items()}
-        )
-        with torch.random.fork_rng(devices=[]):  # building draws random weights
-            module = LSTMNetwork(**_decode(document["module"]))
-        weights = {
-            k[len(_MODULE) :]: v for k, v in tensors.items() if k.startswith(_MODULE)
-        }
-        module.load_state_dict(weights, strict=True)
-        module.eval()
-    except (TypeError, ValueError, KeyError, RuntimeError) as e:
-        raise ModelFileError(
-            f"{str(path)!r} does not describe a valid model: {e}"
-        ) from None
+    estimator = cls(**{k: _decode(v) for k, v in document["params"].items()})
+    estimator._validate_params()
+    estimator.__dict__.update({k: _decode(v) for k, v in document["fitted"].items()})
+    with torch.random.fork_rng(devices=[]):  # building draws random weights
+        module = LSTMNetwork(**_decode(document["module"]))
+    weights = {
+        k[len(_MODULE) :]: v for k, v in tensors.items() if k.startswith(_MODULE)
+    }
+    module.load_state_dict(weights, strict=True)
+    module.eval()
     estimator.module_ = module
     optimizer = {k: v for k, v in tensors.items() if k.startswith(_OPTIMIZER)}
     estimator._optimizer_state = (

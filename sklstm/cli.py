@@ -1,33 +1,312 @@
-"""The ``sklstm`` command."""
+"""The ``sklstm`` command: ``forecast``, ``classify`` and ``demo``.
+
+Exit status: 0 when the job finished and wrote its files; 2 when what was
+asked is wrong (an option, a file, a column, a value: the message says which
+and what was expected); 1 when the job failed while running (training
+diverged, a file could not be written); 130 on Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+EPILOG = (
+    "Exit status: 0 done; 2 wrong option, file, column or value (the message "
+    "says which); 1 failed while running (e.g. training diverged, a file could "
+    "not be written); 130 interrupted."
+)
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="sklstm", description="LSTM estimators in scikit-learn's idiom."
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {value}")
+    return value
+
+
+def _non_negative(text):
+    return 0 if text.strip() == "0" else _positive(text)
+
+
+def _common(p, out_default="sklstm-output"):
+    p.add_argument(
+        "--trials",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="tune with Optuna until the study holds N trials (default 0: "
+        "no search); a stopped search resumes from --storage",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    p.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage: a journal file path (default "
+        "DIR/optuna.journal), sqlite:///file.db or postgresql://...",
+    )
+    p.add_argument(
+        "--max-epochs", type=_positive, metavar="N", help="most epochs per fit"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--out",
+        default=out_default,
+        metavar="DIR",
+        help=f"folder for the files written (default {out_default})",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (they go to stderr)",
+    )
+
+
+def _forecast_parser(sub):
+    p = sub.add_parser(
+        "forecast",
+        help="cross-validate, tune and fit an LSTM forecaster on a series",
+        description="Forecast a series: TimeSeriesSplit cross-validation against "
+        "naive and seasonal-naive baselines (MAE, RMSE, MAPE, MASE), an optional "
+        "Optuna search, a refit on the whole series and a forecast of the next "
+        "--horizon steps. Writes metrics.json, forecast.png, model.sklstm and "
+        "report.md into --out.",
+        epilog=EPILOG,
+    )
+    p.add_argument("csv", nargs="?", help="CSV file with one row per time step")
+    p.add_argument("--target", metavar="COL", help="column to forecast")
+    p.add_argument(
+        "--time-col",
+        metavar="COL",
+        help="time column (dates or numbers); rows are sorted by it and "
+        "its frequency sets the season (12 for months, 7 for days, ...)",
+    )
+    p.add_argument(
+        "--dataset",
+        choices=["airline", "sunspots"],
+        help="a bundled dataset instead of a CSV (default airline)",
+    )
+    p.add_argument(
+        "--window",
+        type=_positive,
+        metavar="W",
+        help="past steps the LSTM reads (default 24, or the dataset's)",
+    )
+    p.add_argument(
+        "--horizon",
+        type=_positive,
+        metavar="H",
+        help="steps to forecast (default: the season, or 1)",
+    )
+    p.add_argument(
+        "--season",
+        type=_positive,
+        metavar="S",
+        help="steps per season for seasonal naive and MASE (default: "
+        "from --time-col's frequency, else 1)",
+    )
+    p.add_argument(
+        "--difference",
+        choices=["auto", "none", "first", "seasonal"],
+        help="model differences at lag 1 or the season (auto: seasonal "
+        "when the season is 2 or more)",
+    )
+    p.add_argument(
+        "--log",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="model logs (auto: when every value is positive and the "
+        "series is differenced)",
+    )
+    p.add_argument("--folds", type=_positive, default=3, help="CV folds (default 3)")
+    p.add_argument(
+        "--test-size",
+        type=_positive,
+        metavar="N",
+        help="forecast origins per fold (default: the horizon)",
+    )
+    _common(p)
+    return p
+
+
+def _classify_parser(sub):
+    p = sub.add_parser(
+        "classify",
+        help="train and evaluate an LSTM sequence classifier on a table",
+        description="Classify sequences from a wide table (one row per sequence, "
+        "one column per step) or a long one (one row per step, with --id-col). "
+        "Reports accuracy, macro F1 and a confusion matrix on TEST, or by "
+        "stratified cross-validation on TRAIN when no TEST is given. Writes "
+        "metrics.json, confusion.png, model.sklstm and report.md into --out.",
+        epilog=EPILOG,
+    )
+    p.add_argument("train", nargs="?", help="CSV of training sequences")
+    p.add_argument("test", nargs="?", help="CSV of test sequences (optional)")
+    p.add_argument("--label", metavar="COL", help="column holding the class")
+    p.add_argument(
+        "--id-col",
+        metavar="COL",
+        help="long table: column telling the sequences apart (default "
+        "'series_id' when there is one)",
+    )
+    p.add_argument(
+        "--time-col",
+        metavar="COL",
+        help="long table: column ordering the steps of a sequence "
+        "(default 'timestep' when there is one, else row order)",
+    )
+    p.add_argument(
+        "--dataset",
+        choices=["gunpoint", "japanese_vowels", "basic_motions"],
+        help="a bundled dataset (official train/test split) instead of CSVs",
+    )
+    p.add_argument(
+        "--folds",
+        type=_positive,
+        default=5,
+        help="CV folds when there is no TEST (default 5)",
+    )
+    p.add_argument(
+        "--hidden-size",
+        type=_positive,
+        default=64,
+        metavar="N",
+        help="LSTM units (default 64)",
+    )
+    _common(p)
+    return p
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="sklstm",
+        description="LSTM estimators in scikit-learn's idiom: forecast a series or "
+        "classify sequences from a CSV file, or run the demo.",
+        epilog=EPILOG,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _forecast_parser(sub)
+    _classify_parser(sub)
     demo = sub.add_parser(
         "demo",
-        help="forecast the bundled airline series with an LSTM pipeline, "
-        "cross-validated against seasonal naive",
+        help="forecast the bundled airline series with a small search (what "
+        "`make demo` runs)",
+        description="sklstm forecast --dataset airline --trials 4: a year ahead, "
+        "cross-validated against naive and seasonal naive.",
+        epilog=EPILOG,
     )
-    demo.add_argument("--out", default="sklstm-output", help="folder for the plot")
     demo.add_argument(
-        "--max-epochs", type=int, default=300, help="most epochs per fit (default 300)"
+        "--trials",
+        type=_non_negative,
+        default=4,
+        metavar="N",
+        help="Optuna trials (default 4)",
     )
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from ._demo import run
+    demo.add_argument(
+        "--max-epochs",
+        type=_positive,
+        default=300,
+        metavar="N",
+        help="most epochs per fit (default 300)",
+    )
+    demo.add_argument(
+        "--out",
+        default="sklstm-output",
+        metavar="DIR",
+        help="folder for the files (default sklstm-output)",
+    )
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
 
-        if args.max_epochs < 1:
-            parser.error(f"--max-epochs must be >= 1; got {args.max_epochs}")
-        run(out_dir=args.out, max_epochs=args.max_epochs)
+
+def main(argv=None) -> int:
+    """Run the ``sklstm`` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from ._base import TrainingDivergedError
+    from ._jobs import InputError
+
+    try:
+        if args.command == "classify":
+            _classify(parser, args)
+        else:
+            _forecast(parser, args)
+    except InputError as e:
+        print(f"sklstm {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except (TrainingDivergedError, OSError) as e:
+        print(f"sklstm {args.command}: failed: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"sklstm {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
+
+
+def _forecast(parser, args):
+    from ._forecast_job import run
+
+    if args.command == "demo":
+        run(
+            dataset="airline",
+            trials=args.trials,
+            max_epochs=args.max_epochs,
+            out=args.out,
+            show_progress=not args.no_progress,
+        )
+        return
+    if args.csv is not None and args.dataset is not None:
+        parser.error("give a CSV file or --dataset, not both")
+    if args.csv is None and args.target is not None and args.dataset is None:
+        parser.error(f"--target {args.target} needs a CSV file to read it from")
+    run(
+        args.csv,
+        target=args.target,
+        time_col=args.time_col,
+        dataset=args.dataset or "airline",
+        window=args.window,
+        horizon=args.horizon,
+        season=args.season,
+        difference=args.difference,
+        log=args.log,
+        folds=args.folds,
+        test_size=args.test_size,
+        trials=args.trials,
+        storage=args.storage,
+        max_epochs=args.max_epochs or 300,
+        seed=args.seed,
+        out=args.out,
+        show_progress=not args.no_progress,
+    )
+
+
+def _classify(parser, args):
+    from ._classify_job import run
+
+    if args.train is None and args.dataset is None:
+        parser.error("give a TRAIN CSV file or --dataset")
+    if args.train is not None and args.dataset is not None:
+        parser.error("give CSV files or --dataset, not both")
+    if args.train is not None and args.label is None:
+        parser.error("name the class column with --label COL")
+    run(
+        args.train,
+        args.test,
+        label=args.label,
+        id_col=args.id_col,
+        time_col=args.time_col,
+        dataset=args.dataset,
+        folds=args.folds,
+        hidden_size=args.hidden_size,
+        trials=args.trials,
+        storage=args.storage,
+        max_epochs=args.max_epochs or 150,
+        seed=args.seed,
+        out=args.out,
+        show_progress=not args.no_progress,
+    )
 
 
 if __name__ == "__main__":

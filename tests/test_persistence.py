@@ -9,12 +9,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import save_file
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
 
 import sklstm
-from sklstm import LSTMClassifier, LSTMRegressor, ModelFileError
+from sklstm import (
+    LSTMClassifier,
+    LSTMRegressor,
+    ModelFileError,
+    SequenceScaler,
+    SequenceWindower,
+)
+from sklstm._persistence import _digest
 
 FAST = dict(hidden_size=6, max_epochs=2, batch_size=16, random_state=0)
 rng = np.random.default_rng(0)
@@ -213,10 +223,63 @@ def test_what_cannot_be_saved_says_why(tmp_path):
     est.set_params(random_state=np.random.RandomState(0))
     with pytest.raises(TypeError, match="parameter random_state is a RandomState"):
         sklstm.save(est, tmp_path / "m")
-    pipe = make_pipeline(LSTMRegressor(**FAST)).fit(X3, X3[:, 0, 0])
-    with pytest.raises(TypeError, match="save its sklstm step"):
+    table = X3[:, 0, :]
+    pipe = make_pipeline(
+        FunctionTransformer(np.tanh), SequenceWindower(3), LSTMRegressor(**FAST)
+    ).fit(table, table[:, 0])
+    with pytest.raises(TypeError, match="'functiontransformer', a FunctionTransformer"):
         sklstm.save(pipe, tmp_path / "m")
+    pipe = make_pipeline(StandardScaler(), Ridge()).fit(table, table[:, 0])
+    with pytest.raises(TypeError, match="last step 'ridge' is a Ridge"):
+        sklstm.save(pipe, tmp_path / "m")
+    with pytest.raises(TypeError, match="got StandardScaler"):
+        sklstm.save(StandardScaler().fit(table), tmp_path / "m")
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_pipelines_round_trip(tmp_path):
+    """Check that a pipeline of whitelisted steps comes back whole and exact."""
+    table = pd.DataFrame(X3[:, 0, :] * 50 + 7, columns=["a", "b"])
+    forecaster = make_pipeline(
+        StandardScaler(), "passthrough", SequenceWindower(4), LSTMRegressor(**FAST)
+    ).fit(table, table["a"].shift(-1).fillna(0))
+    classifier = make_pipeline(
+        SequenceScaler(MinMaxScaler((-1, 1))), LSTMClassifier(**FAST)
+    ).fit(X3, LABELS)
+    for pipe, X in ((forecaster, table), (classifier, X3)):
+        back = sklstm.load(sklstm.save(pipe, tmp_path / "p.sklstm"))
+        assert [n for n, _ in back.steps] == [n for n, _ in pipe.steps]
+        assert [type(s) for _, s in back.steps] == [type(s) for _, s in pipe.steps]
+        np.testing.assert_array_equal(back.predict(X), pipe.predict(X))
+    scaler = sklstm.load(tmp_path / "p.sklstm")[0]
+    assert isinstance(scaler.scaler, MinMaxScaler) and scaler.scaler.feature_range == (
+        -1,
+        1,
+    )
+
+
+def test_a_pipeline_file_with_a_foreign_step_is_refused(tmp_path):
+    pipe = make_pipeline(StandardScaler(), SequenceWindower(3), LSTMRegressor(**FAST))
+    pipe.fit(X3[:, 0, :], X3[:, 0, 0])
+    path = sklstm.save(pipe, tmp_path / "p.sklstm")
+    with safe_open(str(path), framework="pt") as f:
+        document = json.loads(f.metadata()["sklstm"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+
+    def _write(path, document, tensors):  # re-signed: the digest matches
+        text = json.dumps(document, sort_keys=True)
+        metadata = {"sklstm": text, "sha256": _digest(text, tensors)}
+        save_file(tensors, str(path), metadata=metadata)
+
+    document["steps"][0][1]["class"] = "FunctionTransformer"
+    _write(path, document, tensors)
+    with pytest.raises(ModelFileError, match="unknown class 'FunctionTransformer'"):
+        sklstm.load(path)
+    document["steps"][0][1]["class"] = "StandardScaler"
+    document["steps"][0][1]["fitted"]["transform"] = "boom"
+    _write(path, document, tensors)
+    with pytest.raises(ModelFileError, match="unexpected attributes"):
+        sklstm.load(path)
 
 
 def test_a_failed_save_keeps_the_old_file(saved, monkeypatch):

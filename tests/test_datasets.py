@@ -1,9 +1,5 @@
-import subprocess
-import sys
-
 import numpy as np
 
-from sklstm import cli
 from sklstm.datasets import (
     load_airline,
     load_basic_motions,
@@ -11,27 +7,6 @@ from sklstm.datasets import (
     load_japanese_vowels,
     load_sunspots,
 )
-
-
-def test_demo_beats_seasonal_naive(tmp_path, capsys):
-    """Check that the demo cross-validates, beats seasonal naive and plots."""
-    assert cli.main(["demo", "--out", str(tmp_path), "--max-epochs", "5"]) == 0
-    out = capsys.readouterr().out
-    assert "seasonal naive" in out and "mean" in out
-    png = tmp_path / "forecast.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from sklstm._demo import run
-
-    result = run(out_dir=tmp_path, max_epochs=300, echo=lambda *a: None)
-    assert result["lstm_mape"] < result["naive_mape"]
-
-
-def test_module_entry_point_help():
-    """Check that python -m sklstm --help works."""
-    done = subprocess.run(
-        [sys.executable, "-m", "sklstm", "--help"], capture_output=True, text=True
-    )
-    assert done.returncode == 0 and "demo" in done.stdout
 
 
 def test_dataset_loaders():

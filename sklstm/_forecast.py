@@ -1,0 +1,380 @@
+"""``sklstm forecast``: cross-validate, tune, compare with baselines, refit, forecast.
+
+The series ``y`` is first made stationary in the way forecasters usually do:
+logs when every value is positive (growth in percent rather than in units),
+then a difference at the seasonal lag (or lag 1). The pipeline ``StandardScaler
+-> SequenceWindower -> LSTMRegressor`` reads a window of those differences and
+predicts the next ``horizon`` of them at once; undoing the difference turns
+them back into values. With seasonal differences, a prediction of zero is the
+seasonal-naive forecast, so the network learns only how this year differs
+from last year.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ._jobs import InputError, check_column, numeric_column, read_table
+
+DATASETS = {
+    "airline": dict(
+        loader="load_airline",
+        target="passengers",
+        time_col="month",
+        season=12,
+        window=24,
+        horizon=12,
+        difference="auto",
+    ),
+    "sunspots": dict(
+        loader="load_sunspots",
+        target="sunspots",
+        time_col="year",
+        season=11,  # the solar cycle, about 11 years but irregular
+        window=30,
+        horizon=11,
+        difference="none",  # so no seasonal difference: the cycle drifts
+    ),
+}
+
+DEFAULT_PARAMS = {"hidden_size": 32, "lr": 1e-3}
+TUNED = ["hidden_size", "num_layers", "lr"]
+
+_PERIODS = {"M": 12, "ME": 12, "MS": 12, "Q": 4, "QE": 4, "QS": 4, "W": 52}
+_PERIODS.update({"D": 7, "B": 5, "h": 24, "H": 24, "min": 60, "T": 60})
+
+
+@dataclass
+class Series:
+    """The values to forecast, in time order, with their time stamps."""
+
+    values: np.ndarray
+    times: object  # a pandas Index (datetimes, numbers or labels)
+    source: str
+    target: str
+    season: int  # guessed from the time stamps; 1 when unknown
+
+
+def load_series(csv=None, *, target=None, time_col=None, dataset=None) -> Series:
+    """Read the series from a CSV file or a bundled dataset, checking every step."""
+    import pandas as pd
+
+    if csv is None:
+        preset = DATASETS[dataset]
+        from . import datasets
+
+        table = getattr(datasets, preset["loader"])(as_frame=True)
+        target = target or preset["target"]
+        time_col = time_col or preset["time_col"]
+        source = f"the bundled {dataset} dataset"
+    else:
+        if target is None:
+            raise InputError(f"Name the column to forecast with --target COL ({csv}).")
+        table = read_table(csv)
+        source = str(csv)
+    column = check_column(table, target, "--target", source)
+    values = numeric_column(column, "target", source)
+    times, season = pd.RangeIndex(len(table)), 1
+    if time_col is not None:
+        raw = check_column(table, time_col, "--time-col", source)
+        times = _parse_times(raw, source)
+        if times.has_duplicates:
+            dup = times[times.duplicated()][0]
+            raise InputError(
+                f"The time column {time_col!r} of {source} repeats {label(dup)!r}; "
+                "expected "
+                "one row per time step (aggregate the rows first)."
+            )
+        order = np.argsort(times.to_numpy(), kind="stable")
+        times, values = times[order], values[order]
+        season = _season(times)
+    if csv is None:
+        season = DATASETS[dataset]["season"]
+    return Series(values, times, source, str(target), season)
+
+
+def _parse_times(raw, source):
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(raw):
+        return pd.Index(raw.to_numpy())
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(raw, format="mixed"))
+    except (ValueError, TypeError) as e:
+        raise InputError(
+            f"The time column {raw.name!r} of {source} holds values that are "
+            f"neither numbers nor dates ({e}); expected e.g. 2024-01-31 or 1990."
+        ) from None
+
+
+def _frequency(times):
+    """pandas' inferred frequency as a string such as "MS" or "D", or None."""
+    import pandas as pd
+
+    try:
+        with pd.option_context("future.infer_freq_returns_offset", True):
+            offset = pd.infer_freq(times)
+    except pd.errors.OptionError:  # a pandas before the option: a string already
+        return pd.infer_freq(times)
+    return None if offset is None else getattr(offset, "freqstr", offset)
+
+
+def _season(times) -> int:
+    """Steps per season from the time stamps' frequency: 12 for months, 7 for days."""
+    import pandas as pd
+
+    if not isinstance(times, pd.DatetimeIndex) or len(times) < 3:
+        return 1
+    freq = _frequency(times)
+    if freq is None:
+        return 1
+    base = freq.split("-")[0].lstrip("0123456789")
+    return _PERIODS.get(base, 1)
+
+
+@dataclass
+class Plan:
+    """How the series is prepared, windowed, split and scored."""
+
+    window: int
+    horizon: int
+    season: int
+    lag: int  # difference lag: 0 (none), 1 or the season
+    log: bool
+    folds: int
+    test_size: int
+    max_epochs: int
+    seed: int
+
+    def prepare(self, y):
+        """``(z, d)``: the (log) series and its differences at ``lag``."""
+        z = np.log(y) if self.log else y.astype(np.float64)
+        d = z[self.lag :] - z[: -self.lag] if self.lag else z.copy()
+        return z, d
+
+    def invert(self, z_seen, d_hat):
+        """Turn predicted differences back into the next ``horizon`` values."""
+        z = list(z_seen[-self.lag :]) if self.lag else []
+        out = np.empty(len(d_hat))
+        for h, step in enumerate(d_hat):
+            out[h] = (z[-self.lag] if self.lag else 0.0) + step
+            z.append(out[h])
+        return np.exp(out) if self.log else out
+
+    def min_length(self) -> int:
+        return (
+            self.lag
+            + self.horizon
+            + self.window
+            + self.folds * self.test_size
+            + self.horizon
+            - 1
+        )
+
+    def splitter(self):
+        from sklearn.model_selection import TimeSeriesSplit
+
+        # gap: a training target (the next `horizon` values) never reaches
+        # into the values a test origin forecasts.
+        return TimeSeriesSplit(
+            self.folds, test_size=self.test_size, gap=self.horizon - 1
+        )
+
+
+def make_plan(
+    series,
+    *,
+    window,
+    horizon,
+    season,
+    difference,
+    log,
+    folds,
+    test_size,
+    max_epochs,
+    seed,
+) -> Plan:
+    """Check the settings against the series and fill in the automatic ones."""
+    season = series.season if season is None else season
+    if difference == "auto":
+        difference = "seasonal" if season > 1 else "none"
+    lag = {"none": 0, "first": 1, "seasonal": season}[difference]
+    if difference == "seasonal" and season < 2:
+        raise InputError(
+            "--difference seasonal needs a season of 2 or more steps; the season "
+            "is 1 (pass --season S, or a --time-col whose dates show the frequency)."
+        )
+    positive = bool(np.all(series.values > 0))
+    if log == "auto":
+        log = positive and lag > 0
+    elif log == "yes":
+        if not positive:
+            raise InputError(
+                f"--log yes needs every value of {series.target!r} to be positive; "
+                f"the smallest is {series.values.min():g}."
+            )
+        log = True
+    else:
+        log = False
+    plan = Plan(
+        window, horizon, season, lag, log, folds, test_size or horizon, max_epochs, seed
+    )
+    n = len(series.values)
+    if n < plan.min_length():
+        diff = f", the difference at lag {lag} uses {lag}" if lag else ""
+        raise InputError(
+            f"Too few rows: {series.source} has {n} values of {series.target!r}, "
+            f"but --window {window}, --horizon {horizon} and --folds {folds} "
+            f"(test size {plan.test_size}{diff}) need at least {plan.min_length()}. "
+            "Use a shorter window or horizon, or fewer folds."
+        )
+    return plan
+
+
+# -- the model and its evaluation ------------------------------------------------------
+
+
+def make_pipeline(plan, params):
+    """The pipeline the command fits: scale, window, LSTM."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ._regressor import LSTMRegressor
+    from ._windows import SequenceWindower
+
+    lstm = LSTMRegressor(max_epochs=plan.max_epochs, random_state=plan.seed)
+    lstm.set_params(**params)
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("window", SequenceWindower(plan.window)),
+            ("lstm", lstm),
+        ]
+    )
+
+
+def _design(plan, d):
+    """One row per step of ``d``; targets: the next ``horizon`` differences."""
+    rows = len(d) - plan.horizon
+    targets = np.stack([d[r + 1 : r + 1 + plan.horizon] for r in range(rows)])
+    return d[:, None], targets
+
+
+def scores(actual, forecast, scale):
+    """MAE, RMSE, MAPE (percent) and MASE of forecasts, over every origin and step."""
+    error = forecast - actual
+    mae = float(np.mean(np.abs(error)))
+    return {
+        "mae": mae,
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mape": (
+            float(100 * np.mean(np.abs(error) / np.abs(actual)))
+            if np.all(actual != 0)
+            else None  # undefined where the series is 0
+        ),
+        "mase": mae / scale if scale > 0 else None,
+    }
+
+
+def baselines(y, origins, plan):
+    """Naive (last value) and seasonal-naive forecasts from each origin."""
+    h = np.arange(1, plan.horizon + 1)
+    naive = np.repeat(y[origins][:, None], plan.horizon, axis=1)
+    m = max(plan.season, 1)
+    back = m * np.ceil(h / m).astype(int)
+    seasonal = y[origins[:, None] + h[None, :] - back[None, :]]
+    return naive, seasonal
+
+
+def cross_validate(y, plan, params, *, report=None, bar=None):
+    """Rolling-origin CV: fit on each training span, forecast from each test origin.
+
+    ``report(fold, running_mae)`` is called after every fold (for pruning).
+    Returns one dict per fold.
+    """
+    z, d = plan.prepare(y)
+    D, Y = _design(plan, d)
+    folds = []
+    for k, (train, test) in enumerate(plan.splitter().split(Y)):
+        pipe = make_pipeline(plan, params).fit(D[: train[-1] + 1], Y[train])
+        start = test[0] - plan.window + 1
+        d_hat = pipe.predict(D[start : test[-1] + 1])[plan.window - 1 :]
+        origins = test + plan.lag  # index in y of the last value seen
+        forecast = np.stack(
+            [plan.invert(z[: t + 1], p) for t, p in zip(origins, d_hat, strict=True)]
+        )
+        steps = origins[:, None] + np.arange(1, plan.horizon + 1)[None, :]
+        actual = y[steps]
+        naive, seasonal = baselines(y, origins, plan)
+        seen = y[: train[-1] + plan.lag + plan.horizon + 1]  # all training touched
+        m = max(plan.season, 1)
+        scale = float(np.mean(np.abs(seen[m:] - seen[:-m])))
+        folds.append(
+            {
+                "train_end": int(train[-1] + plan.lag + plan.horizon),
+                "origins": origins,
+                "forecast": forecast,
+                "naive_forecast": naive,
+                "seasonal_forecast": seasonal,
+                "lstm": scores(actual, forecast, scale),
+                "naive": scores(actual, naive, scale),
+                "seasonal_naive": scores(actual, seasonal, scale),
+            }
+        )
+        if bar is not None:
+            bar.update()
+        if report is not None:
+            report(k, float(np.mean([f["lstm"]["mae"] for f in folds])))
+    return folds
+
+
+def mean_scores(folds, model):
+    out = {}
+    for name in ("mae", "rmse", "mape", "mase"):
+        values = [f[model][name] for f in folds]
+        out[name] = None if None in values else float(np.mean(values))
+    return out
+
+
+def refit_and_forecast(y, plan, params, *, verbose=0):
+    """Fit on the whole series; forecast the ``horizon`` values after its end."""
+    z, d = plan.prepare(y)
+    D, Y = _design(plan, d)
+    pipe = make_pipeline(plan, params).set_params(lstm__verbose=verbose)
+    pipe.fit(D[: len(Y)], Y).set_params(lstm__verbose=0)
+    d_hat = pipe.predict(D[len(D) - plan.window :])[-1]
+    return pipe, plan.invert(z, d_hat)
+
+
+def future_times(times, horizon):
+    """Time stamps of the next ``horizon`` steps, as strings."""
+    import pandas as pd
+
+    if isinstance(times, pd.DatetimeIndex):
+        freq = _frequency(times) if len(times) >= 3 else None
+        if freq is not None:
+            stamps = pd.date_range(times[-1], periods=horizon + 1, freq=freq)[1:]
+            return [label(t) for t in stamps]
+    elif pd.api.types.is_integer_dtype(times) and len(times) >= 2:
+        step = int(times[-1] - times[-2])
+        return [str(int(times[-1]) + step * h) for h in range(1, horizon + 1)]
+    return [f"+{h}" for h in range(1, horizon + 1)]
+
+
+def label(t) -> str:
+    """A time stamp as text: dates without a midnight time, numbers as they are."""
+    if hasattr(t, "strftime"):
+        midnight = (t.hour, t.minute, t.second) == (0, 0, 0)
+        return t.strftime("%Y-%m-%d") if midnight else str(t)
+    return str(t.item() if hasattr(t, "item") else t)
+
+
+def study_name(series, plan) -> str:
+    """A name that changes with the data and every setting a trial depends on."""
+    h = hashlib.sha256(series.values.tobytes())
+    h.update(json.dumps(asdict(plan), sort_keys=True).encode())
+    return f"sklstm-forecast-{series.target}-{h.hexdigest()[:10]}"

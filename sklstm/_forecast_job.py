@@ -1,0 +1,306 @@
+"""The ``sklstm forecast`` job: run the steps of ``_forecast`` and write the files."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _forecast as fc
+from ._jobs import (
+    finite_or_none,
+    markdown_table,
+    out_folder,
+    progress,
+    pyplot,
+    write_json,
+    write_text,
+)
+
+MODELS = (("lstm", "LSTM"), ("naive", "naive"), ("seasonal_naive", "seasonal naive"))
+
+
+def run(
+    csv=None,
+    *,
+    target=None,
+    time_col=None,
+    dataset="airline",
+    window=None,
+    horizon=None,
+    season=None,
+    difference=None,
+    log="auto",
+    folds=3,
+    test_size=None,
+    trials=0,
+    storage=None,
+    max_epochs=300,
+    seed=0,
+    out="sklstm-output",
+    show_progress=True,
+    echo=print,
+):
+    """Run the forecast job and write its files into ``out``; returns metrics."""
+    preset = fc.DATASETS[dataset] if csv is None else {}
+    window = window or preset.get("window", 24)
+    difference = difference or preset.get("difference", "auto")
+    series = fc.load_series(csv, target=target, time_col=time_col, dataset=dataset)
+    if horizon is None:
+        horizon = preset.get("horizon") or (series.season if season is None else season)
+        horizon = max(int(horizon), 1)
+    plan = fc.make_plan(
+        series,
+        window=window,
+        horizon=horizon,
+        season=season,
+        difference=difference,
+        log=log,
+        folds=folds,
+        test_size=test_size,
+        max_epochs=max_epochs,
+        seed=seed,
+    )
+    out = out_folder(out)
+    y = series.values
+    echo(
+        f"{series.target} from {series.source}: {len(y)} values, season {plan.season}, "
+        f"{'log, ' if plan.log else ''}difference at lag {plan.lag}; window "
+        f"{plan.window}, horizon {plan.horizon}, {plan.folds} folds of "
+        f"{plan.test_size} forecast origins."
+    )
+    params, study = dict(fc.DEFAULT_PARAMS), None
+    if trials:
+        params, study = _tune(series, plan, trials, storage, out, show_progress)
+        echo(
+            f"Search: {study['complete']} complete, {study['pruned']} pruned, "
+            f"{study['fail']} failed trials in study {study['study_name']!r}."
+        )
+    bar = progress(total=plan.folds, desc="cross-validating", enabled=show_progress)
+    folds_out = fc.cross_validate(y, plan, params, bar=bar)
+    bar.close()
+    means = {name: fc.mean_scores(folds_out, name) for name, _ in MODELS}
+    echo(_summary_table(means))
+    if show_progress:
+        echo("Refitting on the whole series:")
+    pipe, future = fc.refit_and_forecast(y, plan, params, verbose=int(show_progress))
+    stamps = fc.future_times(series.times, plan.horizon)
+    from ._persistence import save
+
+    model_path = save(pipe, out / "model.sklstm")
+    metrics = _metrics(series, plan, params, study, folds_out, means, stamps, future)
+    write_json(out / "metrics.json", metrics)
+    plot = _plot(out / "forecast.png", series, plan, folds_out, stamps, future, pipe)
+    write_text(out / "report.md", _report(metrics, model_path.name, plot.name))
+    echo(f"Wrote metrics.json, forecast.png, {model_path.name} and report.md to {out}")
+    return metrics
+
+
+def _tune(series, plan, trials, storage, out, show_progress):
+    from ._regressor import LSTMRegressor
+    from ._trials import run_trials
+    from .tuning import search_space
+
+    space = search_space(LSTMRegressor(), include=fc.TUNED)
+
+    def objective(params, report):
+        folds = fc.cross_validate(series.values, plan, params, report=report)
+        return float(np.mean([f["lstm"]["mae"] for f in folds]))
+
+    storage = storage or str(out / "optuna.journal")
+    best, study = run_trials(
+        objective,
+        space,
+        n_trials=trials,
+        study_name=fc.study_name(series, plan),
+        storage=storage,
+        direction="minimize",
+        seed=plan.seed,
+        show_progress=show_progress,
+    )
+    params = dict(fc.DEFAULT_PARAMS, **(best or {}))
+    study["objective"] = "mean CV MAE of the LSTM (lower is better)"
+    return params, study
+
+
+def _summary_table(means):
+    lines = [f"{'':<16}{'MAE':>10}{'RMSE':>10}{'MAPE %':>9}{'MASE':>8}"]
+    for name, label in MODELS:
+        m = means[name]
+        cells = [_fmt(m["mae"], 10), _fmt(m["rmse"], 10), _fmt(m["mape"], 9, ".2f")]
+        lines.append(f"{label:<16}" + "".join(cells) + _fmt(m["mase"], 8, ".3f"))
+    return "\n".join(lines)
+
+
+def _fmt(value, width, spec=".4g"):
+    return f"{'n/a':>{width}}" if value is None else f"{value:>{width}{spec}}"
+
+
+def _metrics(series, plan, params, study, folds, means, stamps, future):
+    times = [fc.label(t) for t in series.times]
+    return {
+        "data": {
+            "source": series.source,
+            "target": series.target,
+            "n_values": int(len(series.values)),
+            "first": times[0],
+            "last": times[-1],
+        },
+        "settings": {
+            "window": plan.window,
+            "horizon": plan.horizon,
+            "season": plan.season,
+            "log": plan.log,
+            "difference_lag": plan.lag,
+            "folds": plan.folds,
+            "test_size": plan.test_size,
+            "max_epochs": plan.max_epochs,
+            "seed": plan.seed,
+        },
+        "params": params,
+        "search": study,
+        "cv": {
+            "mean": means,
+            "folds": [
+                {
+                    "train_until": times[f["train_end"]],
+                    "first_origin": times[int(f["origins"][0])],
+                    "last_origin": times[int(f["origins"][-1])],
+                    **{name: f[name] for name, _ in MODELS},
+                }
+                for f in folds
+            ],
+        },
+        "forecast": [
+            {"time": t, "value": finite_or_none(v)}
+            for t, v in zip(stamps, future, strict=True)
+        ],
+    }
+
+
+def _plot(path, series, plan, folds, stamps, future, pipe):
+    from ._plots import plot_history
+
+    plt = pyplot()
+    y = series.values
+    x = np.arange(len(y))
+    fig, (ax, ax2) = plt.subplots(
+        2, 1, figsize=(10, 7.5), gridspec_kw={"height_ratios": [2.2, 1]}
+    )
+    ax.plot(x, y, color="black", lw=1.2, label="actual")
+    for k, fold in enumerate(folds):
+        origin, last = int(fold["origins"][0]), int(fold["origins"][-1])
+        steps = origin + np.arange(1, plan.horizon + 1)
+        first = k == 0
+        ax.axvspan(
+            origin - 0.5,
+            last + 0.5,
+            color="tab:blue",
+            alpha=0.06 + 0.06 * (k % 2),
+            label="forecast origins of each CV fold" if first else None,
+        )
+        ax.plot(
+            steps,
+            fold["seasonal_forecast"][0],
+            color="grey",
+            ls="--",
+            lw=1,
+            label="seasonal naive" if first else None,
+        )
+        ax.plot(
+            steps,
+            fold["forecast"][0],
+            color="tab:red",
+            lw=1.5,
+            label=f"LSTM, {plan.horizon} steps from each fold's first origin"
+            if first
+            else None,
+        )
+    ahead = len(y) - 1 + np.arange(0, plan.horizon + 1)
+    ax.plot(
+        ahead, np.r_[y[-1], future], color="tab:red", lw=2, ls=":", label="forecast"
+    )
+    ax.axvline(len(y) - 0.5, color="black", lw=0.8, alpha=0.5)
+    labels = [fc.label(t) for t in series.times] + stamps
+    ticks = np.linspace(0, len(labels) - 1, 8).round().astype(int)
+    ax.set_xticks(ticks, [labels[i] for i in ticks])
+    ax.set_ylabel(series.target)
+    ax.set_title(
+        f"{series.target}: cross-validated forecasts and the next {plan.horizon} steps"
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    plot_history(pipe[-1], ax=ax2)
+    ax2.set_title("training loss of the final fit (standardised differences)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _report(metrics, model_name, plot_name):
+    s, d = metrics["settings"], metrics["data"]
+    rows = []
+    for name, label in MODELS:
+        m = metrics["cv"]["mean"][name]
+        rows.append([label] + [_cell(m[k]) for k in ("mae", "rmse", "mape", "mase")])
+    folds = [
+        [f["first_origin"] + " … " + f["last_origin"]]
+        + [_cell(f[name]["mae"]) for name, _ in MODELS]
+        for f in metrics["cv"]["folds"]
+    ]
+    search = metrics["search"]
+    tuned = (
+        "No search (pass --trials N to tune with Optuna)."
+        if search is None
+        else (
+            f"Optuna study `{search['study_name']}` in `{search['storage']}`: "
+            f"{search['complete']} complete, {search['pruned']} pruned, "
+            f"{search['fail']} failed trials. The CV scores above are those of "
+            "the chosen configuration on the folds the search used, so they are "
+            "slightly optimistic."
+        )
+    )
+    forecast = [[f["time"], _cell(f["value"])] for f in metrics["forecast"]]
+    return f"""# Forecast of {d["target"]}
+
+Data: {d["source"]}, {d["n_values"]} values from {d["first"]} to {d["last"]}.
+
+Model: `StandardScaler -> SequenceWindower({s["window"]}) -> LSTMRegressor`
+with {metrics["params"]}, predicting the next {s["horizon"]} steps at once from
+{"log " if s["log"] else ""}values differenced at lag {s["difference_lag"]}
+(season {s["season"]}).
+
+## Cross-validation
+
+`TimeSeriesSplit({s["folds"]}, test_size={s["test_size"]}, gap={s["horizon"] - 1})`
+over forecast origins; each origin forecasts {s["horizon"]} steps, scored
+against what happened. Means over the folds:
+
+{markdown_table(["model", "MAE", "RMSE", "MAPE %", "MASE"], rows)}
+
+MAE per fold:
+
+{markdown_table(["test origins", "LSTM", "naive", "seasonal naive"], folds)}
+
+MASE divides by the mean absolute seasonal-naive error (lag {max(s["season"], 1)})
+on each fold's training span: below 1 beats it in-sample.
+
+## Search
+
+{tuned}
+
+## Forecast
+
+{markdown_table(["time", "forecast"], forecast)}
+
+## Files
+
+- `{plot_name}`: the series, the CV folds and the forecast; the final fit's
+  learning curve.
+- `{model_name}`: the fitted pipeline; `sklstm.load("{model_name}")` reads it
+  back (no pickle). It reads {"log " if s["log"] else ""}differences at lag
+  {s["difference_lag"]}, as described above.
+- `metrics.json`: every figure here, per fold.
+"""
+
+
+def _cell(value):
+    return "n/a" if value is None else f"{value:.4g}"

@@ -1,0 +1,167 @@
+"""What the command's jobs share: reading tables, checking columns, writing files."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+class InputError(ValueError):
+    """Something the user gave the command is wrong: a file, a column, a value.
+
+    The command prints the message and exits with status 2.
+    """
+
+
+def read_table(path):
+    """Read a CSV file with pandas, turning every way it can fail into InputError."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"No such file: {str(path)!r}.")
+    if not path.is_file():
+        raise InputError(f"{str(path)!r} is a folder; expected a CSV file.")
+    try:
+        table = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{str(path)!r} is empty; expected a CSV table.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        reason = str(e).strip().splitlines()[0]
+        raise InputError(
+            f"{str(path)!r} could not be read as a CSV table ({reason})."
+        ) from None
+    if table.empty:
+        raise InputError(f"{str(path)!r} has a header but no rows.")
+    return table
+
+
+def check_column(table, name, what, source):
+    """The column ``name`` of ``table``, or an InputError listing the columns."""
+    if name in table.columns:
+        return table[name]
+    columns = [str(c) for c in table.columns]
+    lower = {c.lower(): c for c in columns}
+    close = difflib.get_close_matches(str(name).lower(), list(lower), n=1)
+    hint = f" Did you mean {lower[close[0]]!r}?" if close else ""
+    raise InputError(
+        f"{source} has no column {name!r} for {what}; its columns are {columns}.{hint}"
+    )
+
+
+def numeric_column(column, what, source):
+    """``column`` as float64, or an InputError naming the first bad value."""
+    import pandas as pd
+
+    values = pd.to_numeric(column, errors="coerce")
+    bad = values.isna() & column.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"The {what} column {column.name!r} of {source} must be numeric; row "
+            f"{row} holds {column.iloc[row]!r}."
+        )
+    missing = values.isna()
+    if missing.any():
+        rows = np.flatnonzero(missing.to_numpy())
+        raise InputError(
+            f"The {what} column {column.name!r} of {source} has {len(rows)} missing "
+            f"value(s), the first in row {int(rows[0])}; fill them first (for "
+            "example with pandas' interpolate()) or drop those rows."
+        )
+    return values.to_numpy(dtype=np.float64)
+
+
+def finite_or_none(value):
+    """A float for JSON, with NaN and infinity as None."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` through a temporary file, so no half file is left."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        readable(tmp)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def readable(path):
+    """Give a temporary file the usual permissions (mkstemp makes it private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def write_json(path, data):
+    """Write ``data`` as indented JSON (atomically)."""
+    return write_text(path, json.dumps(data, indent=2, default=_plain) + "\n")
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def out_folder(out):
+    """Create the output folder; an InputError when a file is in the way."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {str(out)!r} is a file; expected a folder.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def progress(iterable=None, *, total=None, desc="", enabled=True):
+    """A tqdm bar on stderr (or the bare iterable when progress is off)."""
+    if not enabled:
+        return iterable if iterable is not None else _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def set_postfix_str(self, text):
+        pass
+
+    def close(self):
+        pass
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def markdown_table(header, rows):
+    """A GitHub Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,254 @@
+"""The ``sklstm`` command end to end: forecast, classify, demo, errors, exit codes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sklstm
+from sklstm import cli
+from sklstm.datasets import load_airline, load_gunpoint, load_japanese_vowels
+
+QUICK = ["--max-epochs", "5", "--no-progress"]
+
+
+def _files(folder, plot):
+    names = {"metrics.json", plot, "model.sklstm", "report.md"}
+    assert names <= {p.name for p in folder.iterdir()}
+    assert (folder / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def _finite(values):
+    return all(v is not None and np.isfinite(v) for v in values)
+
+
+def test_forecast_a_bundled_dataset(tmp_path, capsys):
+    """Check the files, the metrics, and that the saved pipeline is the forecaster."""
+    assert (
+        cli.main(["forecast", "--dataset", "sunspots", "--out", str(tmp_path)] + QUICK)
+        == 0
+    )
+    metrics = _files(tmp_path, "forecast.png")
+    assert metrics["settings"]["horizon"] == 11 and metrics["settings"]["season"] == 11
+    assert len(metrics["cv"]["folds"]) == 3 and len(metrics["forecast"]) == 11
+    assert [f["time"] for f in metrics["forecast"]][:2] == ["2009", "2010"]
+    for model in ("lstm", "naive", "seasonal_naive"):
+        mean = metrics["cv"]["mean"][model]
+        assert _finite(mean.values())
+    pipe = sklstm.load(tmp_path / "model.sklstm")
+    assert [n for n, _ in pipe.steps] == ["scale", "window", "lstm"]
+    y = sklstm.datasets.load_sunspots()
+    next_values = pipe.predict(y[-30:, None])[-1]  # no differences, no logs here
+    forecast = [f["value"] for f in metrics["forecast"]]
+    np.testing.assert_allclose(next_values, forecast, rtol=1e-5)
+    report = (tmp_path / "report.md").read_text()
+    assert "seasonal naive" in report and "MASE" in report
+    assert "MAE" in capsys.readouterr().out
+
+
+def test_forecast_a_csv_with_dates(tmp_path):
+    """A CSV written here: unsorted daily rows, the season found from the dates."""
+    days = pd.date_range("2024-01-01", periods=160, freq="D")
+    t = np.arange(160)
+    sales = 100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 7)
+    table = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "sales": sales})
+    csv = tmp_path / "sales.csv"
+    table.sample(frac=1, random_state=0).to_csv(csv, index=False)
+    out = tmp_path / "out"
+    args = ["forecast", str(csv), "--target", "sales", "--time-col", "day"]
+    assert cli.main(args + ["--window", "14", "--out", str(out)] + QUICK) == 0
+    metrics = _files(out, "forecast.png")
+    assert metrics["settings"]["season"] == 7 and metrics["settings"]["horizon"] == 7
+    assert metrics["settings"]["log"] and metrics["settings"]["difference_lag"] == 7
+    assert metrics["data"]["first"] == "2024-01-01"
+    assert metrics["forecast"][0]["time"] == "2024-06-09"
+    assert _finite(f["value"] for f in metrics["forecast"])
+    assert _finite(metrics["cv"]["mean"]["lstm"].values())
+    # a season back misses exactly the trend's growth over 7 days, at every step
+    assert metrics["cv"]["mean"]["seasonal_naive"]["mae"] == pytest.approx(0.3 * 7)
+
+
+def test_forecast_search_resumes_from_its_storage(tmp_path):
+    """Two trials, then four: the second run adds two to the same study."""
+    base = ["forecast", "--dataset", "airline", "--out", str(tmp_path)] + QUICK
+    assert cli.main(base + ["--trials", "2"]) == 0
+    first = json.loads((tmp_path / "metrics.json").read_text())["search"]
+    assert (first["trials_before_this_run"], first["trials_run"]) == (0, 2)
+    assert cli.main(base + ["--trials", "4"]) == 0
+    second = json.loads((tmp_path / "metrics.json").read_text())["search"]
+    assert (second["trials_before_this_run"], second["trials_run"]) == (2, 2)
+    assert second["study_name"] == first["study_name"]
+    assert second["complete"] + second["pruned"] + second["fail"] == 4
+    assert (tmp_path / "optuna.journal").stat().st_size > 0
+
+
+def test_demo_beats_seasonal_naive(tmp_path, capsys):
+    """What make demo runs: a small search, and the LSTM beats seasonal naive."""
+    assert (
+        cli.main(["demo", "--out", str(tmp_path), "--trials", "2", "--no-progress"])
+        == 0
+    )
+    metrics = _files(tmp_path, "forecast.png")
+    mean = metrics["cv"]["mean"]
+    assert mean["lstm"]["mae"] < mean["seasonal_naive"]["mae"] < mean["naive"]["mae"]
+    assert "seasonal naive" in capsys.readouterr().out
+
+
+def test_scores_leave_undefined_ratios_out():
+    from sklstm._forecast import scores
+
+    got = scores(np.array([[0.0, 2.0]]), np.array([[1.0, 2.0]]), scale=0.0)
+    assert got == {"mae": 0.5, "rmse": np.sqrt(0.5), "mape": None, "mase": None}
+
+
+def _wide_gunpoint(path, split, n=None):
+    X, y = load_gunpoint(split=split, as_frame=True)
+    table = pd.concat([X, y.rename("label")], axis=1)
+    table.iloc[:n].to_csv(path, index=False)
+    return path
+
+
+def test_classify_wide_train_and_test(tmp_path):
+    """A wide CSV pair: fit on TRAIN, evaluate on TEST, save a loadable pipeline."""
+    train = _wide_gunpoint(tmp_path / "train.csv", "train")
+    test = _wide_gunpoint(tmp_path / "test.csv", "test", 40)
+    out = tmp_path / "out"
+    args = ["classify", str(train), str(test), "--label", "label", "--out", str(out)]
+    assert cli.main(args + QUICK) == 0
+    metrics = _files(out, "confusion.png")
+    assert metrics["data"]["layout"] == "wide" and "test set" in metrics["evaluated_on"]
+    assert 0 <= metrics["accuracy"] <= 1 and np.isfinite(metrics["f1_macro"])
+    matrix = np.array(metrics["confusion_matrix"]["rows_actual_columns_predicted"])
+    assert matrix.sum() == 40 and metrics["confusion_matrix"]["labels"] == ["1", "2"]
+    pipe = sklstm.load(out / "model.sklstm")
+    X = pd.read_csv(test).drop(columns="label").to_numpy()
+    predicted = pipe.predict(X).astype(str)
+    accuracy = np.mean(predicted == pd.read_csv(test)["label"].astype(str).to_numpy())
+    assert accuracy == pytest.approx(metrics["accuracy"])
+
+
+def test_classify_long_ragged_table_by_cross_validation(tmp_path):
+    """A long CSV of ragged sequences, rows shuffled; no TEST: stratified CV."""
+    long = load_japanese_vowels(as_frame=True)
+    keep = long["series_id"].isin(long["series_id"].unique()[::6])
+    csv = tmp_path / "vowels.csv"
+    long[keep].sample(frac=1, random_state=0).to_csv(csv, index=False)
+    out = tmp_path / "out"
+    args = ["classify", str(csv), "--label", "label", "--folds", "3"]
+    assert cli.main(args + ["--out", str(out)] + QUICK) == 0
+    metrics = _files(out, "confusion.png")
+    assert metrics["data"]["layout"] == "long" and metrics["data"]["n_train"] == 45
+    assert metrics["data"]["channels"] == [f"dim_{i}" for i in range(12)]
+    assert "3-fold CV" in metrics["evaluated_on"]
+    matrix = np.array(metrics["confusion_matrix"]["rows_actual_columns_predicted"])
+    assert matrix.sum() == 45
+
+
+def test_classify_a_bundled_dataset(tmp_path):
+    args = ["classify", "--dataset", "basic_motions", "--out", str(tmp_path)]
+    assert cli.main(args + QUICK) == 0
+    metrics = _files(tmp_path, "confusion.png")
+    assert metrics["data"]["n_train"] == 40 and len(metrics["per_class"]) >= 4
+
+
+def _fails(args, capsys, code=2):
+    assert cli.main(args) == code
+    return capsys.readouterr().err
+
+
+@pytest.fixture
+def csv(tmp_path):
+    path = tmp_path / "series.csv"
+    pd.DataFrame(
+        {"month": load_airline(as_frame=True)["month"], "y": load_airline()}
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_forecast_errors_say_what_was_expected(csv, tmp_path, capsys):
+    err = _fails(["forecast", str(tmp_path / "nope.csv"), "--target", "y"], capsys)
+    assert "No such file" in err and "nope.csv" in err
+    err = _fails(["forecast", str(csv), "--target", "sales"], capsys)
+    assert "no column 'sales'" in err and "['month', 'y']" in err
+    err = _fails(["forecast", str(csv), "--target", "Y"], capsys)
+    assert "Did you mean 'y'?" in err
+    err = _fails(["forecast", str(csv), "--target", "month"], capsys)
+    assert "must be numeric" in err and "'1949-01'" in err
+    err = _fails(["forecast", str(csv), "--target", "y", "--window", "200"], capsys)
+    assert "Too few rows" in err and "144 values" in err and "at least" in err
+    table = pd.read_csv(csv)
+    table.loc[5, "y"] = None
+    table.to_csv(csv, index=False)
+    err = _fails(["forecast", str(csv), "--target", "y"], capsys)
+    assert "1 missing value(s), the first in row 5" in err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert "is empty" in _fails(["forecast", str(empty), "--target", "y"], capsys)
+    twice = pd.read_csv(csv).fillna(1.0)
+    pd.concat([twice, twice.iloc[[7]]]).to_csv(csv, index=False)
+    args = ["forecast", str(csv), "--target", "y", "--time-col", "month"]
+    assert "repeats '1949-08-01'" in _fails(args, capsys)
+    twice.assign(month="soon").to_csv(csv, index=False)
+    assert "neither numbers nor dates" in _fails(args, capsys)
+
+
+def test_usage_errors_exit_2(csv, capsys):
+    for args in (
+        ["forecast", "--window", "0"],
+        ["forecast", "--window", "ten"],
+        ["forecast", str(csv), "--dataset", "airline"],
+        ["forecast", "--target", "y"],
+        ["classify"],
+        ["classify", str(csv)],
+        ["frobnicate"],
+    ):
+        with pytest.raises(SystemExit) as stop:
+            cli.main(args)
+        assert stop.value.code == 2, args
+        assert "error:" in capsys.readouterr().err
+
+
+def test_classify_errors_say_what_was_expected(tmp_path, capsys):
+    train = _wide_gunpoint(tmp_path / "train.csv", "train")
+    err = _fails(["classify", str(train), "--label", "class"], capsys)
+    assert "no column 'class'" in err
+    table = pd.read_csv(train)
+    table["t3"] = table["t3"].astype(str) + "x"
+    table.to_csv(tmp_path / "text.csv", index=False)
+    err = _fails(["classify", str(tmp_path / "text.csv"), "--label", "label"], capsys)
+    assert "['t3']" in err and "not numeric" in err
+    table = pd.read_csv(train).drop(columns="t5")
+    table.to_csv(tmp_path / "other.csv", index=False)
+    args = ["classify", str(train), str(tmp_path / "other.csv"), "--label", "label"]
+    assert "expected the same feature columns" in _fails(args, capsys)
+    args = ["classify", str(train), "--label", "label", "--folds", "40"]
+    assert "Too few sequences for 40-fold" in _fails(args, capsys)
+    long = pd.DataFrame(
+        {"series_id": [1, 1, 2, 2], "x": [0.0, 1, 2, 3], "label": ["a", "b", "a", "a"]}
+    )
+    long.to_csv(tmp_path / "long.csv", index=False)
+    err = _fails(["classify", str(tmp_path / "long.csv"), "--label", "label"], capsys)
+    assert "The sequence 1" in err and "more than one label" in err
+
+
+def test_a_failure_while_running_exits_1(tmp_path, capsys, monkeypatch):
+    def diverge(*args, **kwargs):
+        raise sklstm.TrainingDivergedError("loss became nan at epoch 3")
+
+    monkeypatch.setattr(sklstm.LSTMRegressor, "fit", diverge)
+    err = _fails(["forecast", "--out", str(tmp_path)] + QUICK, capsys, code=1)
+    assert "failed: loss became nan" in err
+
+
+def test_module_entry_point_help():
+    """Check that python -m sklstm --help lists the commands and the exit codes."""
+    for args in (["--help"], ["forecast", "--help"], ["classify", "--help"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "sklstm", *args], capture_output=True, text=True
+        )
+        assert done.returncode == 0 and "Exit status" in done.stdout
+    assert "forecast" in done.stdout or "--label" in done.stdout
