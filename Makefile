@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test lint docs format clean
 
 install: $(STAMP)
 
@@ -25,9 +25,14 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
+# The documentation site; any Sphinx warning fails the build.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs/_build/html/index.html"
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) sklstm-output *.egg-info
+	rm -rf $(VENV) sklstm-output *.egg-info docs/_build docs/generated docs/_generated

@@ -3,7 +3,7 @@
 from ._base import TrainingDivergedError
 from ._classifier import LSTMClassifier
 from ._persistence import ModelFileError, load, save
-from ._plots import plot_history
+from ._plots import plot_attention, plot_history
 from ._regressor import LSTMRegressor
 from ._scaler import SequenceScaler
 from ._windows import SequenceWindower, make_windows
@@ -19,6 +19,7 @@ __all__ = [
     "TrainingDivergedError",
     "load",
     "make_windows",
+    "plot_attention",
     "plot_history",
     "save",
     "__version__",

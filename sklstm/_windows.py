@@ -109,8 +109,9 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        windows : ndarray of shape (n_rows, window, n_channels_out_)
-            Window ``i`` ends at row ``i``; missing history is NaN.
+        windows : ndarray of shape (n_rows, window, n_channels)
+            Window ``i`` ends at row ``i``; missing history is NaN. ``n_channels``
+            is ``n_channels_out_``: the columns without the id column.
         """
         check_is_fitted(self)
         ids, values = self._split(X, reset=False)

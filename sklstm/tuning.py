@@ -163,6 +163,9 @@ class PartialFitPipeline(Pipeline):
     steps : list of (str, estimator) tuples
         As for ``Pipeline``; the last step needs ``partial_fit`` (an sklstm
         estimator does).
+    transform_input : list of str, default=None
+        As for ``Pipeline`` (scikit-learn 1.6 and later): fit parameters that
+        the earlier steps transform before they reach the last one.
     memory : str or object with the joblib.Memory interface, default=None
         As for ``Pipeline``.
     verbose : bool, default=False
