@@ -252,3 +252,45 @@ def test_module_entry_point_help():
         )
         assert done.returncode == 0 and "Exit status" in done.stdout
     assert "forecast" in done.stdout or "--label" in done.stdout
+
+
+def test_classify_search(tmp_path):
+    args = ["classify", "--dataset", "basic_motions", "--trials", "2"]
+    assert cli.main(args + ["--out", str(tmp_path)] + QUICK) == 0
+    metrics = _files(tmp_path, "confusion.png")
+    search = metrics["search"]
+    assert search["trials_run"] == 2 and "CV accuracy" in search["objective"]
+    assert metrics["params"]["conv_channels"] == [32, 64]  # defaults kept under it
+    assert {"hidden_size", "pooling", "lr"} <= set(metrics["params"])
+
+
+def test_trials_record_divergence_and_pruning_and_go_on(tmp_path):
+    """A diverged trial is FAIL, a pruned one PRUNED; the search goes on to N."""
+    from optuna.distributions import FloatDistribution
+
+    from sklstm._trials import run_trials
+
+    calls = []
+
+    def objective(params, report):
+        calls.append(params["x"])
+        if len(calls) == 1:
+            raise sklstm.TrainingDivergedError("nan")
+        value = params["x"] + 10 * (len(calls) > 4)  # later trials are worse
+        for step in range(3):
+            report(step, value)  # the median pruner stops some of them
+        return value
+
+    best, summary = run_trials(
+        objective,
+        {"x": FloatDistribution(0, 1)},
+        n_trials=8,
+        study_name="t",
+        storage=str(tmp_path / "j.journal"),
+        direction="minimize",
+        seed=0,
+        show_progress=False,
+    )
+    assert len(calls) == 8 and summary["fail"] == 1
+    assert summary["pruned"] >= 1 and summary["complete"] + summary["pruned"] == 7
+    assert best["x"] == min(calls[1:4])
