@@ -51,7 +51,6 @@ numpydoc_xref_param_type = False
 
 intersphinx_mapping = {}  # the build runs offline; links to other projects are URLs
 html_theme = "alabaster"
-html_static_path = ["_static"]
 html_theme_options = {"description": "LSTM networks in scikit-learn's idiom"}
 
 
