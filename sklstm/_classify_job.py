@@ -20,6 +20,7 @@ from ._jobs import (
     progress,
     pyplot,
     read_table,
+    save_figure,
     write_json,
     write_text,
 )
@@ -368,10 +369,7 @@ def _plot(path, metrics, pipe):
     )
     plot_history(pipe[-1], ax=ax2)
     ax2.set_title("training loss of the final fit")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _report(metrics, model_name, plot_name):

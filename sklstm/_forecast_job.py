@@ -11,6 +11,7 @@ from ._jobs import (
     out_folder,
     progress,
     pyplot,
+    save_figure,
     write_json,
     write_text,
 )
@@ -229,10 +230,7 @@ def _plot(path, series, plan, folds, stamps, future, pipe):
     ax.legend(loc="upper left", fontsize=8)
     plot_history(pipe[-1], ax=ax2)
     ax2.set_title("training loss of the final fit (standardised differences)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _report(metrics, model_name, plot_name):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import math
@@ -86,26 +87,32 @@ def finite_or_none(value):
     return value if math.isfinite(value) else None
 
 
-def write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary file, so no half file is left."""
+@contextlib.contextmanager
+def replacing(path):
+    """Yield a temporary path beside ``path``; on success it replaces ``path``.
+
+    On any failure the temporary file is removed and ``path`` is left as it
+    was, so a crash never leaves half a file where a good one was.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        readable(tmp)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        yield tmp
+        mask = os.umask(0)  # mkstemp makes the file private; give it the usual mode
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
-def readable(path):
-    """Give a temporary file the usual permissions (mkstemp makes it private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+def write_text(path, text):
+    """Write ``text`` to ``path`` through a temporary file (see ``replacing``)."""
+    with replacing(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 def write_json(path, data):
@@ -148,6 +155,16 @@ class _NoBar:
 
     def close(self):
         pass
+
+
+def save_figure(fig, path):
+    """Lay out, write as PNG and close a figure; returns the path."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def pyplot():

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ._jobs import readable
+from ._jobs import replacing
 
 FORMAT = "sklstm-model"
 FORMAT_VERSION = 1
@@ -336,19 +334,9 @@ def save(estimator, path) -> Path:
     )
     text = json.dumps(document, sort_keys=True)
     metadata = {"sklstm": text, "sha256": _digest(text, tensors)}
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=path.name + ".", suffix=".tmp", dir=path.parent or "."
-    )
-    os.close(fd)
-    try:
+    with replacing(path) as tmp:
         save_file(tensors, tmp, metadata=metadata)
-        readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 def load(path):

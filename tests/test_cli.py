@@ -1,6 +1,7 @@
 """The ``sklstm`` command end to end: forecast, classify, demo, errors, exit codes."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -19,6 +20,10 @@ def _files(folder, plot):
     names = {"metrics.json", plot, "model.sklstm", "report.md"}
     assert names <= {p.name for p in folder.iterdir()}
     assert (folder / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("metrics.json", "model.sklstm", "report.md"):  # not mkstemp's 0600
+        assert (folder / name).stat().st_mode & 0o777 == 0o666 & ~mask, name
     return json.loads((folder / "metrics.json").read_text())
 
 
