@@ -2,8 +2,8 @@
 
 Every finished trial is in the study's storage (a journal file by default),
 so a search that is stopped and run again with the same storage goes on
-where it was: ``n_trials`` counts the trials the study holds, not the ones
-run this time.
+where it was: ``n_trials`` counts the complete and pruned trials the study
+holds, not the ones run this time; a failed or interrupted trial is replaced.
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ def run_trials(
     seed,
     show_progress=True,
 ):
-    """Run trials until the study holds ``n_trials`` finished ones.
+    """Run trials until the study holds ``n_trials`` complete or pruned ones.
 
     ``objective(params, report)`` returns the score of one configuration;
     ``report(step, value)`` reports an intermediate score (one per fold) and
     raises ``optuna.TrialPruned`` when the pruner stops the trial. A trial
-    whose training diverges is recorded as failed and the search goes on.
+    whose training diverges is recorded as failed and the search goes on; a
+    trial stopped by Ctrl-C is recorded as failed and the interrupt goes on
+    up. Failed trials do not count toward ``n_trials``, so running the search
+    again replaces them.
 
     Returns ``(best_params or None, summary dict)``.
     """
@@ -45,8 +48,9 @@ def run_trials(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3),
     )
-    finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    before = len(study.get_trials(deepcopy=False, states=finished))
+    done = (TrialState.COMPLETE, TrialState.PRUNED)
+    finished = (*done, TrialState.FAIL)
+    before = len(study.get_trials(deepcopy=False, states=done))
     todo = max(0, n_trials - before)
     bar = progress(
         total=todo, desc="tuning (Optuna trials)", enabled=show_progress and todo > 0

@@ -38,7 +38,8 @@ def _common(p, out_default="sklstm-output"):
         type=_non_negative,
         default=0,
         metavar="N",
-        help="tune with Optuna until the study holds N trials (default 0: "
+        help="tune with Optuna until the study holds N complete or pruned trials "
+        "(default 0: "
         "no search); a stopped search resumes from --storage",
     )
     p.add_argument(

@@ -299,3 +299,32 @@ def test_trials_record_divergence_and_pruning_and_go_on(tmp_path):
     assert len(calls) == 8 and summary["fail"] == 1
     assert summary["pruned"] >= 1 and summary["complete"] + summary["pruned"] == 7
     assert best["x"] == min(calls[1:4])
+
+
+def test_an_interrupted_trial_is_replaced_when_the_search_runs_again(tmp_path):
+    from optuna.distributions import FloatDistribution
+
+    from sklstm._trials import run_trials
+
+    calls = []
+
+    def objective(params, report):
+        calls.append(params["x"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return params["x"]
+
+    kwargs = dict(
+        n_trials=3,
+        study_name="t",
+        storage=str(tmp_path / "j.journal"),
+        direction="minimize",
+        seed=0,
+        show_progress=False,
+    )
+    space = {"x": FloatDistribution(0, 1)}
+    with pytest.raises(KeyboardInterrupt):
+        run_trials(objective, space, **kwargs)
+    _, summary = run_trials(objective, space, **kwargs)
+    assert summary["trials_before_this_run"] == 1 and summary["trials_run"] == 2
+    assert (summary["complete"], summary["fail"]) == (3, 1) and len(calls) == 4
