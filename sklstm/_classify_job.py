@@ -24,6 +24,7 @@ from ._jobs import (
     write_json,
     write_text,
 )
+from ._trials import search_line, search_markdown
 
 DATASETS = {
     "gunpoint": "load_gunpoint",
@@ -156,13 +157,13 @@ def bundled(name):
     return out
 
 
-def make_pipeline(params, max_epochs, seed, hidden_size):
+def make_pipeline(params, max_epochs, seed):
     from sklearn.pipeline import Pipeline
 
     from ._classifier import LSTMClassifier
     from ._scaler import SequenceScaler
 
-    lstm = LSTMClassifier(hidden_size, max_epochs=max_epochs, random_state=seed)
+    lstm = LSTMClassifier(max_epochs=max_epochs, random_state=seed)
     lstm.set_params(**params)
     return Pipeline([("scale", SequenceScaler()), ("lstm", lstm)])
 
@@ -171,9 +172,7 @@ def _take(X, index):
     return [X[i] for i in index] if isinstance(X, list) else X[index]
 
 
-def cross_validate(
-    data, params, *, folds, max_epochs, seed, hidden_size, report=None, bar=None
-):
+def cross_validate(data, params, *, folds, max_epochs, seed, report=None, bar=None):
     """Out-of-fold predictions from stratified K-fold CV."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -181,7 +180,7 @@ def cross_validate(
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     correct = []
     for k, (train, test) in enumerate(splitter.split(np.zeros(len(data.y)), data.y)):
-        pipe = make_pipeline(params, max_epochs, seed, hidden_size)
+        pipe = make_pipeline(params, max_epochs, seed)
         pipe.fit(_take(data.X, train), data.y[train])
         predicted[test] = pipe.predict(_take(data.X, test))
         correct.append(float(np.mean(predicted[test] == data.y[test])))
@@ -242,16 +241,13 @@ def run(
         f"{n} training sequences from {train_set.source} ({train_set.layout} table, "
         f"{len(train_set.channels)} channel(s)), classes {sorted(set(train_set.y))}."
     )
-    fit_args = dict(max_epochs=max_epochs, seed=seed, hidden_size=hidden_size)
-    params, study = dict(DEFAULT_PARAMS), None
+    fit_args = dict(max_epochs=max_epochs, seed=seed)
+    params, study = dict(DEFAULT_PARAMS, hidden_size=hidden_size), None
     if trials:
         params, study = _tune(
-            train_set, folds, fit_args, trials, storage, out, show_progress
+            train_set, params, folds, fit_args, trials, storage, out, show_progress
         )
-        echo(
-            f"Search: {study['complete']} complete, {study['pruned']} pruned, "
-            f"{study['fail']} failed trials in study {study['study_name']!r}."
-        )
+        echo(search_line(study))
     if test_set is None:
         bar = progress(total=folds, desc="cross-validating", enabled=show_progress)
         predicted = cross_validate(train_set, params, folds=folds, bar=bar, **fit_args)
@@ -286,7 +282,8 @@ def run(
     return metrics
 
 
-def _tune(data, folds, fit_args, trials, storage, out, show_progress):
+def _tune(data, base, folds, fit_args, trials, storage, out, show_progress):
+    """Tune ``TUNED`` on top of ``base``; returns ``(params, search summary)``."""
     import hashlib
     import json
 
@@ -297,10 +294,12 @@ def _tune(data, folds, fit_args, trials, storage, out, show_progress):
     space = search_space(LSTMClassifier(), include=TUNED)
 
     def objective(params, report):
+        params = dict(base, **params)
         predicted = cross_validate(data, params, folds=folds, report=report, **fit_args)
         return float(np.mean(predicted == data.y))
 
-    h = hashlib.sha256(json.dumps([folds, fit_args, data.channels]).encode())
+    setting = [folds, fit_args, data.channels, sorted(base.items())]
+    h = hashlib.sha256(json.dumps(setting).encode())
     for x in data.X if isinstance(data.X, list) else [data.X]:
         h.update(np.ascontiguousarray(x).tobytes())
     h.update("\0".join(map(str, data.y)).encode())
@@ -316,7 +315,7 @@ def _tune(data, folds, fit_args, trials, storage, out, show_progress):
         show_progress=show_progress,
     )
     study["objective"] = f"stratified {folds}-fold CV accuracy on the training set"
-    return dict(DEFAULT_PARAMS, **(best or {})), study
+    return dict(base, **(best or {})), study
 
 
 def _metrics(train, evaluation, actual, predicted, params, study, fit_args):
@@ -384,14 +383,7 @@ def _report(metrics, model_name, plot_name):
         ]
         for c in metrics["confusion_matrix"]["labels"]
     ]
-    search = metrics["search"]
-    tuned = (
-        "No search (pass --trials N to tune with Optuna)."
-        if search is None
-        else f"Optuna study `{search['study_name']}` in `{search['storage']}`: "
-        f"{search['complete']} complete, {search['pruned']} pruned, "
-        f"{search['fail']} failed trials; objective: {search['objective']}."
-    )
+    tuned = search_markdown(metrics["search"])
     d = metrics["data"]
     return f"""# Sequence classification
 

@@ -259,8 +259,9 @@ def make_pipeline(plan, params):
 
 def _design(plan, d):
     """One row per step of ``d``; targets: the next ``horizon`` differences."""
-    rows = len(d) - plan.horizon
-    targets = np.stack([d[r + 1 : r + 1 + plan.horizon] for r in range(rows)])
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    targets = sliding_window_view(d[1:], plan.horizon)  # row r: d[r+1 … r+horizon]
     return d[:, None], targets
 
 

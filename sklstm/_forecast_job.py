@@ -15,6 +15,7 @@ from ._jobs import (
     write_json,
     write_text,
 )
+from ._trials import search_line, search_markdown
 
 MODELS = (("lstm", "LSTM"), ("naive", "naive"), ("seasonal_naive", "seasonal naive"))
 
@@ -70,11 +71,8 @@ def run(
     )
     params, study = dict(fc.DEFAULT_PARAMS), None
     if trials:
-        params, study = _tune(series, plan, trials, storage, out, show_progress)
-        echo(
-            f"Search: {study['complete']} complete, {study['pruned']} pruned, "
-            f"{study['fail']} failed trials in study {study['study_name']!r}."
-        )
+        params, study = _tune(series, plan, params, trials, storage, out, show_progress)
+        echo(search_line(study))
     bar = progress(total=plan.folds, desc="cross-validating", enabled=show_progress)
     folds_out = fc.cross_validate(y, plan, params, bar=bar)
     bar.close()
@@ -95,7 +93,8 @@ def run(
     return metrics
 
 
-def _tune(series, plan, trials, storage, out, show_progress):
+def _tune(series, plan, base, trials, storage, out, show_progress):
+    """Tune ``fc.TUNED`` on top of ``base``; returns ``(params, search summary)``."""
     from ._regressor import LSTMRegressor
     from ._trials import run_trials
     from .tuning import search_space
@@ -103,6 +102,7 @@ def _tune(series, plan, trials, storage, out, show_progress):
     space = search_space(LSTMRegressor(), include=fc.TUNED)
 
     def objective(params, report):
+        params = dict(base, **params)
         folds = fc.cross_validate(series.values, plan, params, report=report)
         return float(np.mean([f["lstm"]["mae"] for f in folds]))
 
@@ -117,7 +117,7 @@ def _tune(series, plan, trials, storage, out, show_progress):
         seed=plan.seed,
         show_progress=show_progress,
     )
-    params = dict(fc.DEFAULT_PARAMS, **(best or {}))
+    params = dict(base, **(best or {}))
     study["objective"] = "mean CV MAE of the LSTM (lower is better)"
     return params, study
 
@@ -244,17 +244,10 @@ def _report(metrics, model_name, plot_name):
         + [_cell(f[name]["mae"]) for name, _ in MODELS]
         for f in metrics["cv"]["folds"]
     ]
-    search = metrics["search"]
-    tuned = (
-        "No search (pass --trials N to tune with Optuna)."
-        if search is None
-        else (
-            f"Optuna study `{search['study_name']}` in `{search['storage']}`: "
-            f"{search['complete']} complete, {search['pruned']} pruned, "
-            f"{search['fail']} failed trials. The CV scores above are those of "
-            "the chosen configuration on the folds the search used, so they are "
-            "slightly optimistic."
-        )
+    tuned = search_markdown(
+        metrics["search"],
+        "The CV scores above are those of the chosen configuration on the folds "
+        "the search used, so they are slightly optimistic.",
     )
     forecast = [[f["time"], _cell(f["value"])] for f in metrics["forecast"]]
     return f"""# Forecast of {d["target"]}

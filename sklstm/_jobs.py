@@ -137,20 +137,17 @@ def out_folder(out):
     return out
 
 
-def progress(iterable=None, *, total=None, desc="", enabled=True):
-    """A tqdm bar on stderr (or the bare iterable when progress is off)."""
+def progress(*, total, desc, enabled=True):
+    """A tqdm bar on stderr, updated by hand; a silent stand-in when off."""
     if not enabled:
-        return iterable if iterable is not None else _NoBar()
+        return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
 
 
 class _NoBar:
     def update(self, n=1):
-        pass
-
-    def set_postfix_str(self, text):
         pass
 
     def close(self):

@@ -10,6 +10,7 @@ code from the file ever runs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -30,6 +31,7 @@ class ModelFileError(ValueError):
     """A model file that cannot be loaded: foreign, truncated, tampered or too new."""
 
 
+@functools.cache
 def _classes():
     from ._classifier import LSTMClassifier
     from ._regressor import LSTMRegressor
@@ -37,6 +39,7 @@ def _classes():
     return {"LSTMClassifier": LSTMClassifier, "LSTMRegressor": LSTMRegressor}
 
 
+@functools.cache
 def _steps():
     """Transformers a saved Pipeline may hold before its sklstm step.
 

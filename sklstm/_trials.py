@@ -91,3 +91,23 @@ def run_trials(
     best = study.best_trial
     summary.update(best_trial=best.number, best_value=best.value)
     return dict(best.params), summary
+
+
+def search_line(summary) -> str:
+    """One line saying how a search went, for the command's output."""
+    return (
+        f"Search: {summary['complete']} complete, {summary['pruned']} pruned, "
+        f"{summary['fail']} failed trials in study {summary['study_name']!r}."
+    )
+
+
+def search_markdown(summary, caveat="") -> str:
+    """The report's paragraph on the search (or on there being none)."""
+    if summary is None:
+        return "No search (pass --trials N to tune with Optuna)."
+    return (
+        f"Optuna study `{summary['study_name']}` in `{summary['storage']}`: "
+        f"{summary['complete']} complete, {summary['pruned']} pruned, "
+        f"{summary['fail']} failed trials; objective: {summary['objective']}."
+        + (f" {caveat}" if caveat else "")
+    )

@@ -32,15 +32,15 @@ def _non_negative(text):
     return 0 if text.strip() == "0" else _positive(text)
 
 
-def _common(p, out_default="sklstm-output"):
+def _common(p, *, max_epochs, trials=0, out_default="sklstm-output"):
     p.add_argument(
         "--trials",
         type=_non_negative,
-        default=0,
+        default=trials,
         metavar="N",
         help="tune with Optuna until the study holds N complete or pruned trials "
-        "(default 0: "
-        "no search); a stopped search resumes from --storage",
+        f"(default {trials}{': no search' if not trials else ''}); a stopped "
+        "search resumes from --storage",
     )
     p.add_argument(
         "--storage",
@@ -49,7 +49,11 @@ def _common(p, out_default="sklstm-output"):
         "DIR/optuna.journal), sqlite:///file.db or postgresql://...",
     )
     p.add_argument(
-        "--max-epochs", type=_positive, metavar="N", help="most epochs per fit"
+        "--max-epochs",
+        type=_positive,
+        default=max_epochs,
+        metavar="N",
+        help=f"most epochs per fit (default {max_epochs})",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
@@ -128,7 +132,7 @@ def _forecast_parser(sub):
         metavar="N",
         help="forecast origins per fold (default: the horizon)",
     )
-    _common(p)
+    _common(p, max_epochs=300)
     return p
 
 
@@ -176,7 +180,7 @@ def _classify_parser(sub):
         metavar="N",
         help="LSTM units (default 64)",
     )
-    _common(p)
+    _common(p, max_epochs=150)
     return p
 
 
@@ -198,27 +202,7 @@ def _parser():
         "cross-validated against naive and seasonal naive.",
         epilog=EPILOG,
     )
-    demo.add_argument(
-        "--trials",
-        type=_non_negative,
-        default=4,
-        metavar="N",
-        help="Optuna trials (default 4)",
-    )
-    demo.add_argument(
-        "--max-epochs",
-        type=_positive,
-        default=300,
-        metavar="N",
-        help="most epochs per fit (default 300)",
-    )
-    demo.add_argument(
-        "--out",
-        default="sklstm-output",
-        metavar="DIR",
-        help="folder for the files (default sklstm-output)",
-    )
-    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _common(demo, max_epochs=300, trials=4)
     return parser
 
 
@@ -253,7 +237,9 @@ def _forecast(parser, args):
         run(
             dataset="airline",
             trials=args.trials,
+            storage=args.storage,
             max_epochs=args.max_epochs,
+            seed=args.seed,
             out=args.out,
             show_progress=not args.no_progress,
         )
@@ -276,7 +262,7 @@ def _forecast(parser, args):
         test_size=args.test_size,
         trials=args.trials,
         storage=args.storage,
-        max_epochs=args.max_epochs or 300,
+        max_epochs=args.max_epochs,
         seed=args.seed,
         out=args.out,
         show_progress=not args.no_progress,
@@ -303,7 +289,7 @@ def _classify(parser, args):
         hidden_size=args.hidden_size,
         trials=args.trials,
         storage=args.storage,
-        max_epochs=args.max_epochs or 150,
+        max_epochs=args.max_epochs,
         seed=args.seed,
         out=args.out,
         show_progress=not args.no_progress,

@@ -256,25 +256,64 @@ def test_module_entry_point_help():
             [sys.executable, "-m", "sklstm", *args], capture_output=True, text=True
         )
         assert done.returncode == 0 and "Exit status" in done.stdout
-    assert "forecast" in done.stdout or "--label" in done.stdout
+        assert done.stderr == ""
+        expected = {
+            "--help": "classify",
+            "forecast": "--horizon",
+            "classify": "--label",
+        }
+        assert expected[args[0]] in done.stdout
 
 
-def test_classify_search(tmp_path):
+def test_classify_search_tunes_on_top_of_the_defaults(tmp_path, monkeypatch):
+    """Every trial's model has the default front end, with the tuned names on top."""
+    from sklstm import _classify_job
+
+    built = []
+    make = _classify_job.make_pipeline
+
+    def spy(params, *args, **kwargs):
+        built.append(params)
+        return make(params, *args, **kwargs)
+
+    monkeypatch.setattr(_classify_job, "make_pipeline", spy)
     args = ["classify", "--dataset", "basic_motions", "--trials", "2"]
-    assert cli.main(args + ["--out", str(tmp_path)] + QUICK) == 0
+    assert cli.main(args + ["--hidden-size", "8", "--out", str(tmp_path)] + QUICK) == 0
     metrics = _files(tmp_path, "confusion.png")
     search = metrics["search"]
     assert search["trials_run"] == 2 and "CV accuracy" in search["objective"]
-    assert metrics["params"]["conv_channels"] == [32, 64]  # defaults kept under it
-    assert {"hidden_size", "pooling", "lr"} <= set(metrics["params"])
+    assert len(built) == 2 * 5 + 1  # two trials of 5 folds, then the final fit
+    for params in built:
+        assert params["conv_channels"] == (32, 64) and params["pooling"] in (
+            "last",
+            "mean",
+            "max",
+            "attention",
+        )
+    assert built[0]["hidden_size"] != 8  # tuned, not the --hidden-size base
+    assert metrics["params"]["conv_channels"] == [32, 64]
 
 
-def test_trials_record_divergence_and_pruning_and_go_on(tmp_path):
-    """A diverged trial is FAIL, a pruned one PRUNED; the search goes on to N."""
+def _run_trials(objective, tmp_path, n_trials):
+    """The command's search loop over one float x in [0, 1], minimised."""
     from optuna.distributions import FloatDistribution
 
     from sklstm._trials import run_trials
 
+    return run_trials(
+        objective,
+        {"x": FloatDistribution(0, 1)},
+        n_trials=n_trials,
+        study_name="t",
+        storage=str(tmp_path / "j.journal"),
+        direction="minimize",
+        seed=0,
+        show_progress=False,
+    )
+
+
+def test_trials_record_divergence_and_pruning_and_go_on(tmp_path):
+    """A diverged trial is FAIL, a pruned one PRUNED; the search goes on to N."""
     calls = []
 
     def objective(params, report):
@@ -286,26 +325,13 @@ def test_trials_record_divergence_and_pruning_and_go_on(tmp_path):
             report(step, value)  # the median pruner stops some of them
         return value
 
-    best, summary = run_trials(
-        objective,
-        {"x": FloatDistribution(0, 1)},
-        n_trials=8,
-        study_name="t",
-        storage=str(tmp_path / "j.journal"),
-        direction="minimize",
-        seed=0,
-        show_progress=False,
-    )
+    best, summary = _run_trials(objective, tmp_path, n_trials=8)
     assert len(calls) == 8 and summary["fail"] == 1
     assert summary["pruned"] >= 1 and summary["complete"] + summary["pruned"] == 7
     assert best["x"] == min(calls[1:4])
 
 
 def test_an_interrupted_trial_is_replaced_when_the_search_runs_again(tmp_path):
-    from optuna.distributions import FloatDistribution
-
-    from sklstm._trials import run_trials
-
     calls = []
 
     def objective(params, report):
@@ -314,17 +340,8 @@ def test_an_interrupted_trial_is_replaced_when_the_search_runs_again(tmp_path):
             raise KeyboardInterrupt
         return params["x"]
 
-    kwargs = dict(
-        n_trials=3,
-        study_name="t",
-        storage=str(tmp_path / "j.journal"),
-        direction="minimize",
-        seed=0,
-        show_progress=False,
-    )
-    space = {"x": FloatDistribution(0, 1)}
     with pytest.raises(KeyboardInterrupt):
-        run_trials(objective, space, **kwargs)
-    _, summary = run_trials(objective, space, **kwargs)
+        _run_trials(objective, tmp_path, n_trials=3)
+    _, summary = _run_trials(objective, tmp_path, n_trials=3)
     assert summary["trials_before_this_run"] == 1 and summary["trials_run"] == 2
     assert (summary["complete"], summary["fail"]) == (3, 1) and len(calls) == 4
