@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ._sequences import lookup
+from ._shuffle import epoch_order
 
 
 @dataclass
@@ -178,7 +179,9 @@ class BatchIterator:
     """Mini-batches of a :class:`SequenceDataset`, in order or shuffled.
 
     Shuffling draws one permutation per epoch from ``generator``, so a seeded
-    generator gives the same batches in the same order on every run.
+    generator gives the same batches in the same order on every run. Past
+    four million samples it is computed batch by batch instead of stored
+    (:mod:`sklstm._shuffle`).
     """
 
     def __init__(self, dataset, batch_size=32, shuffle=False, generator=None):
@@ -193,10 +196,8 @@ class BatchIterator:
     def __iter__(self):
         n = len(self.dataset)
         order = None
-        if self.shuffle:  # int32 halves its memory, same permutation as int64
-            order = torch.randperm(n, generator=self.generator, dtype=torch.int32)
-            # drawn on the CPU (the seeded generator lives there), moved once
-            order = order.to(self.dataset.device)
+        if self.shuffle:
+            order = epoch_order(n, self.generator, self.dataset.device)
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             index = slice(start, stop) if order is None else order[start:stop]
