@@ -51,6 +51,7 @@ ARCHITECTURE = (
     "pooling",
     "conv_channels",
     "conv_kernel_size",
+    "conv_batch_norm",
     "frame_pooling",
     "embedding_dim",
 )
@@ -69,6 +70,7 @@ class _BaseLSTM(BaseEstimator):
         "pooling": [StrOptions({"last", "mean", "max", "attention"})],
         "conv_channels": ["array-like"],
         "conv_kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "conv_batch_norm": ["boolean"],
         "frame_pooling": [StrOptions({"average", "flatten"})],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "init": [StrOptions({"pytorch", "keras"})],
@@ -100,6 +102,7 @@ class _BaseLSTM(BaseEstimator):
         pooling="last",
         conv_channels=(),
         conv_kernel_size=3,
+        conv_batch_norm=False,
         frame_pooling="average",
         embedding_dim=None,
         init="pytorch",
@@ -127,6 +130,7 @@ class _BaseLSTM(BaseEstimator):
         self.pooling = pooling
         self.conv_channels = conv_channels
         self.conv_kernel_size = conv_kernel_size
+        self.conv_batch_norm = conv_batch_norm
         self.frame_pooling = frame_pooling
         self.embedding_dim = embedding_dim
         self.init = init
@@ -259,6 +263,7 @@ class _BaseLSTM(BaseEstimator):
             "pooling": self.pooling,
             "conv_channels": self._conv_channels(),
             "conv_kernel_size": self.conv_kernel_size,
+            "conv_batch_norm": self.conv_batch_norm,
             "frame_pooling": self.frame_pooling,
             "frame_shape": self.frame_shape_,
             "vocab_size": self.vocab_size_,

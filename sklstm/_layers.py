@@ -28,49 +28,98 @@ class TokenEmbedding(nn.Module):
         return self.embedding(x[..., 0].long())
 
 
+class _LoneValueSafe:
+    """Batch norm that, in training, normalises a lone value per channel (one
+    sample of one step: it has no spread) with the running statistics instead
+    of failing, and leaves them as they are."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.numel() <= x.shape[1]:
+            return nn.functional.batch_norm(
+                x, self.running_mean, self.running_var, self.weight, self.bias,
+                False, 0.0, self.eps,
+            )  # fmt: skip
+        return super().forward(x)
+
+
+class BatchNorm1d(_LoneValueSafe, nn.BatchNorm1d):
+    pass
+
+
+class BatchNorm2d(_LoneValueSafe, nn.BatchNorm2d):
+    pass
+
+
 class TimeConv(nn.Module):
-    """Conv1d + ReLU layers over time that keep the number of steps.
+    """Conv1d [+ BatchNorm] + ReLU layers over time that keep the number of steps.
 
     Padding steps are zeroed after every layer, so a sequence's valid steps see
-    zeros beyond its end whatever the batch holds, as they would alone.
+    zeros beyond its end whatever the batch holds, as they would alone. Batch
+    norm takes its statistics over the valid steps only.
     """
 
-    def __init__(self, in_features: int, channels, kernel_size: int) -> None:
+    def __init__(
+        self, in_features: int, channels, kernel_size: int, batch_norm: bool = False
+    ) -> None:
         super().__init__()
         sizes = [in_features, *channels]
         self.convs = nn.ModuleList(
             nn.Conv1d(a, b, kernel_size, padding=kernel_size // 2)
             for a, b in zip(sizes[:-1], sizes[1:], strict=True)
         )
+        self.norms = nn.ModuleList(
+            BatchNorm1d(b) for b in (sizes[1:] if batch_norm else ())
+        )
         self.out_features = sizes[-1]
 
     def forward(self, x: torch.Tensor, lengths=None) -> torch.Tensor:
         steps = x.shape[1]
-        keep = None if lengths is None else valid_mask(lengths, steps).unsqueeze(1)
+        valid = None if lengths is None else valid_mask(lengths, steps)
         h = x.transpose(1, 2)
-        for conv in self.convs:
-            h = torch.relu(conv(h))[..., :steps]  # an even kernel adds one step
-            if keep is not None:
-                h = h.masked_fill(~keep, 0.0)
+        for i, conv in enumerate(self.convs):
+            h = conv(h)[..., :steps]  # an even kernel adds one step
+            if self.norms:
+                h = self._normalise(self.norms[i], h, valid)
+            h = torch.relu(h)
+            if valid is not None:
+                h = h.masked_fill(~valid.unsqueeze(1), 0.0)
         return h.transpose(1, 2)
+
+    @staticmethod
+    def _normalise(norm, h: torch.Tensor, valid) -> torch.Tensor:
+        if valid is None:
+            return norm(h)
+        steps_first = h.transpose(1, 2)  # (batch, steps, channels)
+        out = torch.zeros_like(steps_first)
+        out[valid] = norm(steps_first[valid])  # the valid steps' (n, channels)
+        return out.transpose(1, 2)
 
 
 class FrameEncoder(nn.Module):
     """A small CNN applied to every frame of an image sequence (Keras's
-    ``TimeDistributed`` CNN): Conv2d + ReLU + 2x2 max pooling per block, then
+    ``TimeDistributed`` CNN): Conv2d [+ BatchNorm] + ReLU + 2x2 max pooling
+    per block (batch norm sees the valid frames only), then
     one vector per frame: global average pooling (``pooling="average"``: the
     channels' means, blind to where in the frame a feature sits) or the whole
     last feature map flattened (``"flatten"``: keeps positions, as Keras's
     ``Flatten``). Frames arrive flattened, ``(batch, steps, height * width *
     channels)`` in channels-last order."""
 
-    def __init__(self, frame_shape, channels, kernel_size: int, pooling="average"):
+    def __init__(
+        self,
+        frame_shape,
+        channels,
+        kernel_size: int,
+        pooling="average",
+        batch_norm: bool = False,
+    ):
         super().__init__()
         height, width, depth = frame_shape
         self.frame_shape = (height, width, depth)
         blocks = []
         for out in channels:
             blocks += [nn.Conv2d(depth, out, kernel_size, padding=kernel_size // 2)]
+            blocks += [BatchNorm2d(out)] if batch_norm else []
             blocks += [nn.ReLU()]
             if min(height, width) >= 2:  # pool while there is room to
                 blocks += [nn.MaxPool2d(2)]

@@ -44,6 +44,8 @@ class LSTMNetwork(nn.Module):
         ``frame_shape``, a per-frame Conv2d encoder.
     conv_kernel_size : int
         Kernel size of every convolution.
+    conv_batch_norm : bool
+        Batch normalisation after every convolution, before its ReLU.
     frame_pooling : {"average", "flatten"}
         How the per-frame encoder turns its last feature map into a vector.
     frame_shape : (height, width, channels) or None
@@ -65,6 +67,7 @@ class LSTMNetwork(nn.Module):
         pooling: str = "last",
         conv_channels=(),
         conv_kernel_size: int = 3,
+        conv_batch_norm: bool = False,
         frame_pooling: str = "average",
         frame_shape=None,
         vocab_size: int | None = None,
@@ -85,11 +88,17 @@ class LSTMNetwork(nn.Module):
         if frame_shape is not None:
             front.append(
                 FrameEncoder(
-                    frame_shape, conv_channels, conv_kernel_size, frame_pooling
+                    frame_shape,
+                    conv_channels,
+                    conv_kernel_size,
+                    frame_pooling,
+                    conv_batch_norm,
                 )
             )
         elif conv_channels:
-            front.append(TimeConv(input_size, conv_channels, conv_kernel_size))
+            front.append(
+                TimeConv(input_size, conv_channels, conv_kernel_size, conv_batch_norm)
+            )
         self.front = nn.ModuleList(front)
         if front:
             input_size = front[-1].out_features

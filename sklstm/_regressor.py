@@ -48,6 +48,14 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         features feed the LSTM. Empty: the LSTM reads the input directly.
     conv_kernel_size : int, default=3
         Kernel size of every convolution.
+    conv_batch_norm : bool, default=False
+        Batch normalisation after every convolution, before its ReLU (the FCN
+        of Wang et al., 2017). Its statistics come from the valid steps (or
+        frames) of each batch, and at predict time from their running averages,
+        so padding still never changes a prediction. It steadies the training
+        of deeper or wider front ends; on GunPoint it lifts test accuracy from
+        about 0.95 to 0.98 (see the architectures page). Batch statistics make
+        ``sample_weight=2`` differ slightly from repeating a sample.
     frame_pooling : {"average", "flatten"}, default="average"
         On image sequences, how each frame's last feature map becomes the
         vector the LSTM reads: ``"average"``, global average pooling (one value
@@ -168,6 +176,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         pooling="last",
         conv_channels=(),
         conv_kernel_size=3,
+        conv_batch_norm=False,
         frame_pooling="average",
         embedding_dim=None,
         init="pytorch",
@@ -197,6 +206,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             pooling=pooling,
             conv_channels=conv_channels,
             conv_kernel_size=conv_kernel_size,
+            conv_batch_norm=conv_batch_norm,
             frame_pooling=frame_pooling,
             embedding_dim=embedding_dim,
             init=init,

@@ -59,24 +59,34 @@ def _front_rows(part: nn.Module, t: int) -> list[tuple[str, str, int]]:
         dim = part.out_features
         return [("embedding (Embedding)", f"(None, {t}, {dim})", _count(part))]
     if isinstance(part, TimeConv):
+        kind = "Conv1D + BatchNorm + ReLU" if part.norms else "Conv1D + ReLU"
+        norms = part.norms or [None] * len(part.convs)
         return [
-            (f"conv1d_{i} (Conv1D + ReLU)", f"(None, {t}, {c.out_channels})", _count(c))
-            for i, c in enumerate(part.convs)
+            (f"conv1d_{i} ({kind})", f"(None, {t}, {c.out_channels})", _count(c, n))
+            for i, (c, n) in enumerate(zip(part.convs, norms, strict=True))
         ]
     assert isinstance(part, FrameEncoder)
     rows, (h, w, _) = [], part.frame_shape
-    layers = list(part.cnn)
-    for i, conv in enumerate(m for m in layers if isinstance(m, nn.Conv2d)):
-        after = layers[layers.index(conv) + 2]  # a pooling layer, if any
-        kind = "Conv2D + ReLU"
-        if isinstance(after, nn.MaxPool2d):
+    blocks = []  # [conv, batch norm or None, pooled?] per block
+    for layer in part.cnn:
+        if isinstance(layer, nn.Conv2d):
+            blocks.append([layer, None, False])
+        elif isinstance(layer, nn.BatchNorm2d):
+            blocks[-1][1] = layer
+        elif isinstance(layer, nn.MaxPool2d):
+            blocks[-1][2] = True
+    for i, (conv, norm, pooled) in enumerate(blocks):
+        kind = "Conv2D + BatchNorm + ReLU" if norm else "Conv2D + ReLU"
+        if pooled:
             h, w, kind = h // 2, w // 2, kind + " + MaxPool"
         shape = f"(None, {t}, {h}, {w}, {conv.out_channels})"
-        rows.append((f"frame_conv2d_{i} ({kind}, per frame)", shape, _count(conv)))
+        rows.append(
+            (f"frame_conv2d_{i} ({kind}, per frame)", shape, _count(conv, norm))
+        )
     kind = "GlobalAvgPool" if part.pooling == "average" else "Flatten"
     rows.append((f"frame_pool ({kind})", f"(None, {t}, {part.out_features})", 0))
     return rows
 
 
-def _count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+def _count(*modules: nn.Module | None) -> int:
+    return sum(p.numel() for m in modules if m is not None for p in m.parameters())

@@ -88,11 +88,58 @@ def test_conv1d_front_end_ignores_padding(kernel):
         np.testing.assert_allclose(reg.predict(valid[None]), together[i], atol=1e-5)
 
 
+@pytest.mark.parametrize("kernel", [3, 4])
+def test_batch_norm_front_end_ignores_padding(kernel):
+    X = _padded(rng.normal(size=(30, 8, 3)))
+    reg = LSTMRegressor(
+        conv_channels=(4, 6), conv_kernel_size=kernel, conv_batch_norm=True, **FAST
+    ).fit(X, rng.normal(size=30))
+    norms = reg.module_.front[0].norms
+    assert [n.num_features for n in norms] == [4, 6]
+    assert all(int(n.num_batches_tracked) == 4 for n in norms)  # 2 epochs x 2
+    together = reg.predict(X)
+    for i in (0, 7, 20):
+        valid = X[i][~np.isnan(X[i]).all(axis=1)]
+        np.testing.assert_allclose(reg.predict(valid[None]), together[i], atol=1e-5)
+
+
+def test_batch_norm_statistics_come_from_valid_steps():
+    """One training step with momentum 1 leaves the batch's own statistics in
+    the running ones: they must be those of the valid steps alone."""
+    import torch
+
+    from sklstm._layers import TimeConv
+
+    torch.manual_seed(0)
+    layer = TimeConv(2, (3,), 3, batch_norm=True)
+    layer.norms[0].momentum = 1.0
+    x = torch.randn(4, 6, 2)
+    lengths = torch.tensor([6, 2, 4, 1])
+    x[torch.arange(6) >= lengths[:, None]] = 0.0  # padding, as batches hold it
+    layer.train()
+    out = layer(x, lengths)
+    conv = layer.convs[0](x.transpose(1, 2)).transpose(1, 2)  # (batch, steps, 3)
+    valid = torch.arange(6) < lengths[:, None]
+    expected = conv[valid]  # (13, 3): the valid steps only
+    norm = layer.norms[0]
+    torch.testing.assert_close(norm.running_mean, expected.mean(0).detach())
+    torch.testing.assert_close(norm.running_var, expected.var(0).detach())
+    assert not out[~valid].any()  # padding stays zero
+    # one lone value per channel (a sample of one step) has no spread: it is
+    # normalised with the running statistics, which it leaves alone
+    before = norm.running_mean.clone()
+    lone = layer(torch.randn(1, 1, 2), torch.tensor([1]))
+    assert torch.isfinite(lone).all()
+    torch.testing.assert_close(norm.running_mean, before)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("shape", [(24, 4, 8, 8), (24, 4, 8, 8, 3)])
-def test_frame_encoder_on_image_sequences(shape):
+def test_frame_encoder_on_image_sequences(shape, batch_norm):
     X = rng.normal(size=shape)
     y = rng.integers(0, 2, size=24)
-    clf = LSTMClassifier(conv_channels=(4, 8), **FAST).fit(X, y)
+    clf = LSTMClassifier(conv_channels=(4, 8), conv_batch_norm=batch_norm, **FAST)
+    clf.fit(X, y)
     assert clf.frame_shape_ == (8, 8, shape[4] if len(shape) == 5 else 1)
     assert clf.predict_proba(X).shape == (24, 2)
     # padding frames (all NaN) are skipped, as padding steps are
@@ -204,12 +251,27 @@ def test_summary_shows_every_part():
     assert sum(int(r.split()[-1].replace(",", "")) for r in rows) == total
 
 
+def test_summary_counts_batch_norm():
+    X = rng.normal(size=(20, 6, 2))
+    V = rng.normal(size=(20, 3, 6, 6, 2))
+    for data in (X, V):
+        clf = LSTMClassifier(conv_channels=(4, 5), conv_batch_norm=True, **FAST)
+        table = clf.fit(data, np.arange(20) % 2).summary()
+        assert "BatchNorm" in table
+        total = sum(p.numel() for p in clf.module_.parameters())
+        rows = [line for line in table.splitlines() if line.count("(") >= 2]
+        assert sum(int(r.split()[-1].replace(",", "")) for r in rows) == total
+
+
 def test_warm_start_refuses_a_new_front_end():
     X = rng.normal(size=(20, 6, 2))
     reg = LSTMRegressor(conv_channels=[4], warm_start=True, **FAST).fit(X, X[:, 0, 0])
     reg.fit(X, X[:, 0, 0])  # a list and a tuple of the same channels are the same
     reg.set_params(conv_channels=(5,))
     with pytest.raises(ValueError, match="cannot change conv_channels"):
+        reg.fit(X, X[:, 0, 0])
+    reg.set_params(conv_channels=(4,), conv_batch_norm=True)
+    with pytest.raises(ValueError, match="cannot change conv_batch_norm"):
         reg.fit(X, X[:, 0, 0])
 
 

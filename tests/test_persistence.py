@@ -79,6 +79,11 @@ CONFIGS = {
         rng.normal(size=(20, 3, 6, 6, 2)),
         np.arange(20) % 2,
     ),
+    "regressor-conv-batch-norm": lambda: (
+        LSTMRegressor(conv_channels=(3, 4), conv_batch_norm=True, **FAST),
+        [x[: 3 + i % 4] for i, x in enumerate(X3)],
+        X3[:, 0, 0],
+    ),
     "regressor-dataframe": lambda: (
         LSTMRegressor(**FAST),
         pd.DataFrame(X3[:, :, 0], columns=[f"t{i}" for i in range(7)]),
