@@ -68,6 +68,7 @@ def _space(estimator):
     }
     if len(tuple(estimator.conv_channels)):  # options of a front end that is there
         space["conv_kernel_size"] = ("cat", [3, 5, 7], [3, 5], [3, 5, 7])
+        space["conv_batch_norm"] = ("cat", [False, True], [False, True], [False, True])
     if estimator.embedding_dim is not None:
         space["embedding_dim"] = ("int", (8, 128, True), [16, 64], randint(8, 129))
     return space
@@ -78,9 +79,9 @@ def search_space(estimator, *, prefix="", flavour="optuna", include=None):
 
     Hidden size, layers, direction, dropout, pooling, learning rate and batch
     size, plus the options of the front end the estimator has: the kernel
-    size with ``conv_channels`` set, the embedding size with ``embedding_dim``
-    set. The ranges are wide enough for most series and narrow enough that a
-    few dozen trials cover them.
+    size and batch norm with ``conv_channels`` set, the embedding size with
+    ``embedding_dim`` set. The ranges are wide enough for most series and
+    narrow enough that a few dozen trials cover them.
 
     Parameters
     ----------

@@ -54,10 +54,12 @@ def test_optuna_space_names_and_kinds():
 
 
 def test_front_end_options_join_the_space_when_present():
-    assert "conv_kernel_size" in search_space(LSTMClassifier(conv_channels=(8,)))
+    conv = search_space(LSTMClassifier(conv_channels=(8,)))
+    assert "conv_kernel_size" in conv and "conv_batch_norm" in conv
     assert "embedding_dim" in search_space(LSTMClassifier(embedding_dim=8))
     plain = search_space(LSTMClassifier())
     assert "conv_kernel_size" not in plain and "embedding_dim" not in plain
+    assert "conv_batch_norm" not in plain
 
 
 def test_prefix_and_pipelines():
