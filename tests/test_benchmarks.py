@@ -45,7 +45,9 @@ def test_search_benchmark_smoke():
 
 
 def test_accuracy_benchmark_smoke():
-    out = _run("accuracy.py", "--smoke", "--n-jobs", "1", "basic_motions")
+    out = _run(
+        "accuracy.py", "--smoke", "--n-jobs", "1", "--seeds", "2", "basic_motions"
+    )
     assert "basic_motions: test accuracy" in out and "chosen {'pooling'" in out
 
 
