@@ -8,7 +8,7 @@ test split never takes part in the choice.
 
     python benchmarks/accuracy.py [gunpoint basic_motions japanese_vowels]
 
-Takes about fifteen minutes on two cores. Targets (issue 6): GunPoint >= 0.97,
+Takes about six minutes on two cores. Targets (issue 6): GunPoint >= 0.97,
 BasicMotions >= 0.95, JapaneseVowels >= 0.97.
 """
 
