@@ -5,7 +5,7 @@ says so and exits 0. Both sides train in this process on the same data with the
 seed's settings (Adam, MSE, batch 32 unless the workload says otherwise) at the
 same thread count, and report training seconds and the final model's training-set MSE.
 
-Run:  python benchmarks/vs_keras.py [--threads 2] [--only 1 2]
+Run:  python benchmarks/vs_keras.py [--threads 2] [--only 1 2] [--precision bfloat16]
       (from an environment with tensorflow and sklstm installed)
 """
 
@@ -23,6 +23,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--only", type=int, nargs="*")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for tests")
+    parser.add_argument(
+        "--precision",
+        choices=["float32", "bfloat16"],
+        default="float32",
+        help="sklstm's precision (Keras stays float32)",
+    )
     args = parser.parse_args()
     if importlib.util.find_spec("tensorflow") is None:
         print("TensorFlow is not installed here: nothing to compare; skipped.")
@@ -41,7 +47,7 @@ def main() -> None:
     tf.keras.utils.set_random_seed(0)
     print(
         f"tensorflow {tf.__version__}, torch {torch.__version__}, "
-        f"{args.threads} threads"
+        f"{args.threads} threads, sklstm at {args.precision}"
     )
     print(
         f"{'workload':<18}{'keras s':>9}{'sklstm s':>10}{'keras/sklstm':>14}"
@@ -63,7 +69,7 @@ def main() -> None:
         model.fit(X, w.y, epochs=w.epochs, batch_size=w.batch, verbose=0)
         t_keras = time.perf_counter() - start
         start = time.perf_counter()
-        est = sk_fit(w)
+        est = sk_fit(w, args.precision)
         t_sk = time.perf_counter() - start
         # both: training-set MSE of the final model on y's own scale
         keras_pred = model.predict(X, batch_size=256, verbose=0)[:, 0]
