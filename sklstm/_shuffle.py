@@ -3,7 +3,7 @@
 ``torch.randperm(n)`` holds 4 bytes a sample (int32): 40 MB for ten million
 windows, half a one-column float64 table. Past ``EXACT_LIMIT`` samples the order
 is instead a seeded pseudo-random permutation computed batch by batch: a
-four-round Feistel network over the smallest even power of two that holds ``n``,
+four-round Feistel network over the smallest power of four that holds ``n``,
 with cycle walking (a value that lands at ``n`` or beyond is encrypted again
 until it falls inside, which keeps the map a bijection of ``range(n)``).
 """
@@ -23,9 +23,8 @@ def epoch_order(n: int, generator=None, device=None, exact_limit: int | None = N
     Drawn from ``generator`` on the CPU either way, so a seeded generator gives
     the same order on every run and on every device.
     """
-    if n <= (
-        EXACT_LIMIT if exact_limit is None else exact_limit
-    ):  # int32 halves its memory, same permutation as int64
+    limit = EXACT_LIMIT if exact_limit is None else exact_limit
+    if n <= limit:  # int32 halves its memory, same permutation as int64
         return torch.randperm(n, generator=generator, dtype=torch.int32).to(device)
     return FeistelPermutation(n, generator, device)
 
@@ -60,7 +59,7 @@ class FeistelPermutation:
         position = torch.arange(start, stop, step, device=self.device)
         value = self._encrypt(position)
         outside = value >= self.n
-        while outside.any():  # cycle walking: under four rounds on average
+        while outside.any():  # cycle walking: under four passes on average
             value = torch.where(outside, self._encrypt(value), value)
             outside = value >= self.n
         return value.int() if self.n <= _INT32_MAX else value  # as randperm's
