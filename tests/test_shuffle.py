@@ -51,6 +51,9 @@ def test_batch_iterator_over_long_data_visits_each_sample_once(monkeypatch):
     g = torch.Generator().manual_seed(0)
     batches = list(BatchIterator(data, 32, shuffle=True, generator=g))
     seen = torch.cat([y for _, y in batches])
+    # the stored-nothing order, not randperm's: the same seed gives this order
+    expected = FeistelPermutation(256, torch.Generator().manual_seed(0))[:]
+    assert torch.equal(seen, expected.double())
     assert sorted(seen.tolist()) == list(range(256))
     assert seen.tolist() != list(range(256))
     for batch, y in batches:  # each window still matches its target
