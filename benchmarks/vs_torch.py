@@ -14,7 +14,7 @@ Same data, same network (nn.LSTM + nn.Linear), same hyperparameters (Adam, lr
    4 classes, 3 epochs
 
 Run:  .venv/bin/python benchmarks/vs_torch.py  [--repeats 3] [--only 1 4]
-      [--threads 2] [--precision bfloat16]
+      [--threads 2] [--precision bfloat16] [--bare-heap-pad]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from sklstm import LSTMClassifier, LSTMRegressor, make_windows
+from sklstm._heap import heap_pad
 
 
 @dataclass
@@ -133,7 +134,7 @@ def bare_predict(model, w: Workload):
 # -- sklstm --------------------------------------------------------------------------
 
 
-def sk_fit(w: Workload, precision: str = "float32"):
+def sk_fit(w: Workload, precision: str = "float32", seed: int = 0, init="pytorch"):
     Estimator = LSTMClassifier if w.classes else LSTMRegressor
     return Estimator(
         w.hidden,
@@ -143,8 +144,19 @@ def sk_fit(w: Workload, precision: str = "float32"):
         n_iter_no_change=w.epochs + 1,  # run every epoch, as the bare loop does
         batch_size=w.batch,
         precision=precision,
-        random_state=0,
+        init=init,
+        random_state=seed,
     ).fit(w.X, w.y)
+
+
+def padded(fn):
+    """``fn`` inside sklstm's heap pad, as sklstm's own fit runs."""
+
+    def run(*args):
+        with heap_pad():
+            return fn(*args)
+
+    return run
 
 
 def timed(fn, *args):
@@ -167,9 +179,19 @@ def main() -> None:
         choices=["float32", "bfloat16"],
         help="sklstm's precision (the bare loop stays float32)",
     )
+    parser.add_argument(
+        "--bare-heap-pad",
+        action="store_true",
+        help="run the bare loop inside sklstm's heap pad too (sklstm._heap)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, bare loop "
+        + ("inside" if args.bare_heap_pad else "outside")
+        + " the heap pad"
+    )
+    bare = padded(bare_fit) if args.bare_heap_pad else bare_fit
     print(
         f"{'workload':<20}{'fit bare':>10}{'fit sklstm':>12}{'ratio':>7}"
         f"{'pred bare':>11}{'pred sklstm':>13}{'ratio':>7}"
@@ -184,7 +206,7 @@ def main() -> None:
             continue
         times = {k: [] for k in ("fb", "fs", "pb", "ps")}
         for _ in range(args.repeats):  # interleaved: both see the same machine state
-            t, model = timed(bare_fit, w)
+            t, model = timed(bare, w)
             times["fb"].append(t)
             t, est = timed(sk_fit, w, args.precision)
             times["fs"].append(t)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ from ._data import (
     normalised_weights,
     place,
 )
+from ._heap import heap_pad
 from ._network import LSTMNetwork, attention_weights, autocast
 from ._sequences import read_array, read_list, read_ragged, to_3d
 from ._tokens import largest_id, read_frames, read_tokens
@@ -208,7 +210,10 @@ class _BaseLSTM(BaseEstimator):
         """Validate, train and record; a failure leaves the estimator as it was."""
         before = self.__dict__.copy()
         try:
-            return self._train_steps(X, y, sample_weight, reset=reset, epochs=epochs)
+            with heap_pad():
+                return self._train_steps(
+                    X, y, sample_weight, reset=reset, epochs=epochs
+                )
         except TrainingDivergedError:
             raise  # keeps the last good weights of this training, by design
         except BaseException:
@@ -492,10 +497,11 @@ class _BaseLSTM(BaseEstimator):
         module.eval()
         outputs = []
         dtype = PRECISIONS[self.precision]
-        with torch.inference_mode(), autocast(device, dtype):
-            for batch, _ in BatchIterator(
-                dataset, batch_size=max(self.batch_size, 256)
-            ):
+        batches = BatchIterator(dataset, batch_size=max(self.batch_size, 256))
+        # one batch (a served request) would pay more for the pad than it saves
+        pad = heap_pad() if len(batches) > 1 else nullcontext()
+        with pad, torch.inference_mode(), autocast(device, dtype):
+            for batch, _ in batches:
                 lengths = None if batch.lengths is None else batch.lengths.to(device)
                 outputs.append(fn(module, batch.x.to(device), lengths).float().cpu())
         return outputs

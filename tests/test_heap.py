@@ -1,0 +1,173 @@
+"""The heap pad: freed blocks stay in the process while sklstm trains."""
+
+import ctypes
+import platform
+import re
+import resource
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+
+import sklstm._base
+import sklstm._network
+from sklstm import LSTMRegressor
+from sklstm._heap import DEFAULT_PAD_MB, MIB, heap_pad, memory_limit, pad_bytes
+
+GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+needs_glibc = pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
+BLOCK = 48 * MIB  # over glibc's largest mmap threshold: mmapped by default
+PAGES = BLOCK // 4096
+
+
+def faults_of_a_fresh_block() -> int:
+    """Page faults while a 48 MiB block is allocated, written and freed again."""
+    libc = ctypes.CDLL("libc.so.6")  # own handle: restype stays ours
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    block = libc.malloc(BLOCK)
+    assert block, "malloc failed"
+    ctypes.memset(block, 1, BLOCK)
+    libc.free(block)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+@pytest.fixture(autouse=True)
+def _pad_256(monkeypatch):
+    """A fixed pad, whatever the machine's memory."""
+    monkeypatch.setenv("SKLSTM_HEAP_PAD_MB", "256")
+
+
+def test_pad_size_from_the_environment_or_the_memory_limit(monkeypatch):
+    """Check that SKLSTM_HEAP_PAD_MB sets the pad, 0 turns it off, and without it
+    the pad is 1 GiB or an eighth of the memory limit, whichever is less."""
+    assert pad_bytes() == 256 * MIB
+    monkeypatch.setenv("SKLSTM_HEAP_PAD_MB", "0")
+    assert pad_bytes() == 0
+    monkeypatch.delenv("SKLSTM_HEAP_PAD_MB")
+    monkeypatch.setattr("sklstm._heap.memory_limit", lambda: 64 << 30)
+    assert pad_bytes() == DEFAULT_PAD_MB * MIB
+    monkeypatch.setattr("sklstm._heap.memory_limit", lambda: 2 << 30)
+    assert pad_bytes() == 256 * MIB
+    monkeypatch.setattr("sklstm._heap.memory_limit", lambda: None)
+    assert pad_bytes() == DEFAULT_PAD_MB * MIB
+
+
+def test_memory_limit_reads_a_cgroup_limit(monkeypatch, tmp_path):
+    """Check that a cgroup's limit below the machine's memory is the limit, and
+    that "max" (no limit) leaves the machine's."""
+    cgroup = tmp_path / "memory.max"
+    monkeypatch.setattr("sklstm._heap.CGROUP_LIMITS", (str(cgroup),))
+    cgroup.write_text("max\n")
+    machine = memory_limit()
+    assert machine is not None and machine > 1 << 28
+    cgroup.write_text(f"{1 << 28}\n")
+    assert memory_limit() == 1 << 28
+
+
+@pytest.mark.parametrize("value", ["lots", "1.5", "-1", "4096"])
+def test_bad_pad_size_is_named(monkeypatch, value):
+    """Check that a bad SKLSTM_HEAP_PAD_MB names the variable and what came."""
+    monkeypatch.setenv("SKLSTM_HEAP_PAD_MB", value)
+    with pytest.raises(ValueError, match=r"SKLSTM_HEAP_PAD_MB must be .* from 0 "):
+        pad_bytes()
+    with pytest.raises(ValueError, match=f"got '{re.escape(value)}'"):
+        pad_bytes()
+
+
+@needs_glibc
+def test_freed_blocks_are_reused_inside_and_returned_after():
+    """Check that a big block faults its pages in once inside the pad, every time
+    outside it (the kernel zeroes a fresh mapping)."""
+    with heap_pad():
+        faults_of_a_fresh_block()  # the heap grows once
+        assert faults_of_a_fresh_block() < PAGES // 10
+        with heap_pad():  # nested, as fits in threads are
+            pass
+        assert faults_of_a_fresh_block() < PAGES // 10  # still padded
+    faults_of_a_fresh_block()
+    assert faults_of_a_fresh_block() > PAGES // 2
+
+
+@needs_glibc
+def test_pad_off_and_restored_after_an_error(monkeypatch):
+    """Check that SKLSTM_HEAP_PAD_MB=0 leaves malloc alone, and that an error
+    inside the block still restores glibc's settings."""
+    with pytest.raises(RuntimeError, match="boom"), heap_pad():
+        raise RuntimeError("boom")
+    faults_of_a_fresh_block()
+    assert faults_of_a_fresh_block() > PAGES // 2
+    monkeypatch.setenv("SKLSTM_HEAP_PAD_MB", "0")
+    with heap_pad():
+        faults_of_a_fresh_block()
+        assert faults_of_a_fresh_block() > PAGES // 2
+
+
+def test_no_glibc_is_a_no_op(monkeypatch):
+    """Check that without glibc the block runs untouched."""
+    monkeypatch.setattr("sklstm._heap._glibc", lambda: None)
+    ran = []
+    with heap_pad():
+        ran.append(True)
+    assert ran == [True]
+
+
+@needs_glibc
+def test_only_the_main_thread_pads():
+    """Check that a block in another thread neither pads the heap nor ends the
+    main thread's pad (other threads' big blocks are always mapped)."""
+    entered, leave = threading.Event(), threading.Event()
+
+    def other():
+        with heap_pad():
+            entered.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    entered.wait(10)
+    faults_of_a_fresh_block()
+    unpadded = faults_of_a_fresh_block()
+    leave.set()
+    thread.join()
+    assert unpadded > PAGES // 2
+    with heap_pad():
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()  # leaving in that thread must not end the main's pad
+        faults_of_a_fresh_block()
+        assert faults_of_a_fresh_block() < PAGES // 10
+
+
+def test_fit_and_long_predict_are_padded(monkeypatch, small_regression):
+    """Check that training and a many-batch predict run inside the pad and a
+    one-batch predict (a served request) does not."""
+    depth, seen = [0], []
+
+    @contextmanager
+    def recording():
+        depth[0] += 1
+        try:
+            yield
+        finally:
+            depth[0] -= 1
+
+    monkeypatch.setattr(sklstm._base, "heap_pad", recording)
+    net_forward = sklstm._network.LSTMNetwork.forward
+
+    def forward(module, *args, **kwargs):
+        seen.append((module.training, depth[0]))
+        return net_forward(module, *args, **kwargs)
+
+    monkeypatch.setattr(sklstm._network.LSTMNetwork, "forward", forward)
+    X, y = small_regression
+    est = LSTMRegressor(4, max_epochs=1, batch_size=16, random_state=0).fit(X, y)
+    assert seen and all(padded for training, padded in seen if training)
+    seen.clear()
+    est.predict(X)  # 60 samples: one inference batch
+    assert seen == [(False, 0)]
+    seen.clear()
+    est.predict(np.repeat(X, 5, axis=0))  # 300: two batches
+    assert seen == [(False, 1), (False, 1)]
