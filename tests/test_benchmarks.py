@@ -59,3 +59,8 @@ def test_keras_benchmark_skips_cleanly_or_runs():
 def test_seed_parity_benchmark_smoke():
     out = _run("seed_parity.py", "--smoke", "--only", "sine", "text")
     assert "sine" in out and "text" in out and "perplexity" in out
+
+
+def test_heap_benchmark_smoke():
+    out = _run("heap.py", "--smoke")
+    assert "skipped" in out or "4 64 10 1" in out
