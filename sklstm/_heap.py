@@ -9,8 +9,9 @@ faults, and half of every training step, measured.
 
 Inside :func:`heap_pad` glibc keeps a pad of free memory at the top of its heap
 (``M_TOP_PAD``), and big blocks are carved from it and reused; what does not fit
-is mapped as before, so the pad bounds what this can add to the peak memory.
-The pad is virtual until touched. On leaving, glibc's default pad comes back
+is mapped as before. What this added to a fit's peak memory stayed below the
+pad in every run measured (``benchmarks/heap.py``, ``benchmarks/windows.py``);
+the pad is virtual until touched. On leaving, glibc's default pad comes back
 and free memory is returned to the system (``malloc_trim``). Setting any of these
 parameters stops glibc adapting its thresholds, so they are left where that
 adaptation ends (a 32 MiB mmap threshold, 64 MiB trim threshold).
