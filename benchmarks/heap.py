@@ -7,6 +7,8 @@ a small warm-up fit has paid the imports). glibc only; elsewhere the pad does
 nothing and neither does this script.
 
 Run:  .venv/bin/python benchmarks/heap.py [--repeats 3] [--threads 2] [--smoke]
+      .venv/bin/python benchmarks/heap.py --pads 0 64 256 1024   # seconds and peak
+                                                                # rise at each pad
 """
 
 from __future__ import annotations
@@ -79,11 +81,32 @@ def run(shape, pad: str | None, batches: int, threads: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def shape_name(shape) -> str:
+    hidden, batch, steps, layers, bidirectional = shape
+    return f"{hidden} {batch} {steps} {layers}{' bi' if bidirectional else ''}"
+
+
+def compare_pads(shapes, pads, batches: int, repeats: int, threads: int) -> None:
+    print(f"seconds / peak rise (MiB) of a fit at each pad (MiB), median of {repeats}")
+    print(f"{'hidden batch steps layers':<30}" + "".join(f"{p:>14}" for p in pads))
+    for shape in shapes:
+        cells = []
+        for pad in pads:
+            rs = [run(shape, str(pad), batches, threads) for _ in range(repeats)]
+            seconds = statistics.median(r["seconds"] for r in rs)
+            peak = statistics.median(r["peak_rise_mb"] for r in rs)
+            cells.append(f"{seconds:.2f} / {peak:.0f}")
+        print(f"{shape_name(shape):<30}" + "".join(f"{c:>14}" for c in cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for tests")
+    parser.add_argument(
+        "--pads", type=int, nargs="+", metavar="MB", help="compare these pad sizes"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--batches", type=int, default=12, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -98,6 +121,9 @@ def main() -> None:
     shapes = [(4, 64, 10, 1, False)] if args.smoke else SHAPES
     batches = 2 if args.smoke else 12
     repeats = 1 if args.smoke else args.repeats
+    if args.pads:
+        compare_pads(shapes, args.pads, batches, repeats, args.threads)
+        return
     print(
         f"{args.threads} threads, {batches} batches x 2 epochs a fit, default pad "
         f"{pad_bytes() >> 20} MiB, median of {repeats}"
@@ -115,8 +141,7 @@ def main() -> None:
             side: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
             for side, rs in runs.items()
         }
-        hidden, batch, steps, layers, bidirectional = shape
-        name = f"{hidden} {batch} {steps} {layers}{' bi' if bidirectional else ''}"
+        name = shape_name(shape)
         off, on = m["off"], m["on"]
         print(
             f"{name:<30}{off['seconds']:>7.2f}{on['seconds']:>7.2f}"

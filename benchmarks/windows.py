@@ -4,7 +4,8 @@ Each phase runs in a fresh process and reports how far its peak resident memory
 rose above the same process right after it built the table, so imports and the
 table itself are not counted. The "bare torch" phase runs the same network and
 batch size on a tiny tensor: what it needs (activations, torch's own buffers) any
-training needs, whatever the data. Run:
+training needs, whatever the data; "bare_padded" runs it inside sklstm's heap
+pad, which keeps freed memory for reuse (sklstm/_heap.py). Run:
 
     .venv/bin/python benchmarks/windows.py            # 10 million rows, window 100
     .venv/bin/python benchmarks/windows.py --rows 1000000
@@ -18,9 +19,10 @@ import resource
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 
 HIDDEN, BATCH = 8, 4096
-PHASES = ("window", "bare", "epoch", "epoch_make_windows")
+PHASES = ("window", "bare", "bare_padded", "epoch", "epoch_make_windows")
 
 
 def peak_mb() -> float:
@@ -32,6 +34,7 @@ def phase(name: str, rows: int, window: int) -> dict:
     import torch
 
     from sklstm import LSTMRegressor, SequenceWindower, make_windows
+    from sklstm._heap import heap_pad
 
     torch.set_num_threads(2)
     series = np.random.default_rng(0).normal(size=(rows, 1)).cumsum(axis=0)
@@ -51,18 +54,19 @@ def phase(name: str, rows: int, window: int) -> dict:
     elif name == "epoch_make_windows":  # (X, y) pairs of full windows
         X, y = make_windows(series, window)
         LSTMRegressor(HIDDEN, max_epochs=1, batch_size=BATCH, random_state=0).fit(X, y)
-    elif name == "bare":
+    elif name in ("bare", "bare_padded"):
         model = torch.nn.LSTM(1, HIDDEN, batch_first=True)
         head = torch.nn.Linear(HIDDEN, 1)
         params = list(model.parameters()) + list(head.parameters())
         optimizer = torch.optim.Adam(params)
         x, y = torch.randn(BATCH, window, 1), torch.randn(BATCH, 1)
-        for _ in range(20):
-            out, _ = model(x)
-            loss = torch.nn.functional.mse_loss(head(out[:, -1]), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        with heap_pad() if name == "bare_padded" else nullcontext():
+            for _ in range(20):
+                out, _ = model(x)
+                loss = torch.nn.functional.mse_loss(head(out[:, -1]), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
     return {
         "phase": name,
         "rise_mb": peak_mb() - base,
@@ -111,7 +115,13 @@ def main() -> None:
         f"SequenceWindower: peak rise          {results['window']['rise_mb']:9.0f} "
         f"MiB ({results['window']['rise_mb'] / table:.2f}x the table)"
     )
+    padded = results["bare_padded"]["rise_mb"]
     print(f"bare torch, same network and batch   {bare:9.0f} MiB (needed anyway)")
+    from sklstm._heap import _glibc, pad_bytes
+
+    pad = pad_bytes() >> 20 if _glibc() is not None else 0
+    kept = f"a {pad} MiB pad keeps {padded - bare:.0f} MiB more" if pad else "pad off"
+    print(f"the same inside sklstm's heap pad    {padded:9.0f} MiB ({kept})")
     for name, what in (
         ("epoch", "SequenceWindower + one epoch"),
         ("epoch_make_windows", "make_windows + one epoch"),
@@ -120,7 +130,8 @@ def main() -> None:
         print(
             f"{what:<30}{rise:9.0f} MiB peak rise in {results[name]['seconds']:.0f} "
             f"s; beyond bare torch {rise - bare:6.0f} MiB "
-            f"({(rise - bare) / table:.2f}x the table)"
+            f"({(rise - bare) / table:.2f}x the table), beyond it in the pad "
+            f"{rise - padded:6.0f} MiB ({(rise - padded) / table:.2f}x)"
         )
 
 

@@ -22,6 +22,7 @@ def test_windows_benchmark_smoke():
     out = _run("windows.py", "--rows", "3000", "--window", "10")
     assert "SequenceWindower: peak rise" in out
     assert out.count("beyond bare torch") == 2
+    assert "inside sklstm's heap pad" in out and out.count("beyond it in the pad") == 2
 
 
 def test_variable_length_benchmark_smoke():
@@ -64,3 +65,10 @@ def test_seed_parity_benchmark_smoke():
 def test_heap_benchmark_smoke():
     out = _run("heap.py", "--smoke")
     assert "skipped" in out or "4 64 10 1" in out
+
+
+def test_heap_benchmark_pad_sizes_smoke():
+    out = _run("heap.py", "--smoke", "--pads", "0", "64")
+    if "skipped" not in out:
+        row = next(line for line in out.splitlines() if line.startswith("4 64 10 1"))
+        assert row.count(" / ") == 2  # one cell per pad
