@@ -3,14 +3,19 @@
 Eight candidates (hidden size x learning rate x layers) x 3 TimeSeriesSplit folds
 of the seed's sine forecast (workload 1 of vs_torch.py, 20 epochs). joblib's worker
 processes start torch at one thread each; the serial search runs at torch's
-default thread count, as a user's would. Run:
+default thread count, as a user's would. The process first pays its one-off
+costs with a small fit; then the first parallel search starts joblib's workers
+(cold: each imports torch, scikit-learn and skorch), and after it serial and
+parallel searches alternate (warm: the workers exist, as for later searches in a
+session), so that both see the same machine. Run:
 
-    .venv/bin/python benchmarks/search.py [--epochs 20]
+    .venv/bin/python benchmarks/search.py [--epochs 20] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import numpy as np
@@ -22,6 +27,7 @@ from sklstm import LSTMRegressor, make_windows
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     X, y = make_windows(np.sin(np.arange(0, 100, 0.1)), 10)
     grid = {"hidden_size": [16, 50], "lr": [1e-3, 3e-3], "num_layers": [1, 2]}
@@ -29,22 +35,35 @@ def main() -> None:
     est = LSTMRegressor(
         max_epochs=args.epochs, n_iter_no_change=args.epochs + 1, random_state=0
     )
-    seconds, best = {}, {}
-    # the first parallel run starts joblib's workers (each imports torch, sklearn
-    # and skorch); the second reuses them, as later searches in a session do
-    for run, n_jobs in (("serial", 1), ("n_jobs=2 cold", 2), ("n_jobs=2 warm", 2)):
-        search = GridSearchCV(est, grid, cv=TimeSeriesSplit(3), n_jobs=n_jobs)
+    est.set_params(max_epochs=1).fit(X[:64], y[:64])  # imports, first-call costs
+    est.set_params(max_epochs=args.epochs)
+
+    def search(n_jobs):
         start = time.perf_counter()
-        search.fit(X, y)
-        seconds[run] = time.perf_counter() - start
-        best[run] = search.best_params_
-    for run in ("n_jobs=2 cold", "n_jobs=2 warm"):
-        print(
-            f"serial {seconds['serial']:.1f} s, {run} {seconds[run]:.1f} s: "
-            f"speed-up {seconds['serial'] / seconds[run]:.2f}x"
-        )
-    same = len({str(b) for b in best.values()}) == 1
-    print(f"same best parameters: {same} ({best['serial']})")
+        fitted = GridSearchCV(est, grid, cv=TimeSeriesSplit(3), n_jobs=n_jobs).fit(X, y)
+        return time.perf_counter() - start, fitted.best_params_
+
+    cold, best = search(2)
+    serial, warm, bests = [], [], [best]
+    for _ in range(args.repeats):
+        for n_jobs, times in ((1, serial), (2, warm)):
+            seconds, best = search(n_jobs)
+            times.append(seconds)
+            bests.append(best)
+    s = statistics.median(serial)
+    ratios = [a / b for a, b in zip(serial, warm, strict=True)]
+    print(
+        f"serial {s:.1f} s (median of {args.repeats}; "
+        f"{min(serial):.1f}-{max(serial):.1f})"
+    )
+    print(f"n_jobs=2 cold {cold:.1f} s: speed-up {s / cold:.2f}x")
+    print(
+        f"n_jobs=2 warm {statistics.median(warm):.1f} s: speed-up "
+        f"{statistics.median(ratios):.2f}x (median of {args.repeats} pairs; "
+        f"{min(ratios):.2f}-{max(ratios):.2f}x)"
+    )
+    same = len({str(b) for b in bests}) == 1
+    print(f"same best parameters: {same} ({bests[0]})")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def test_startup_benchmark_smoke():
 
 
 def test_search_benchmark_smoke():
-    out = _run("search.py", "--epochs", "1")
+    out = _run("search.py", "--epochs", "1", "--repeats", "1")
     assert "n_jobs=2 warm" in out and "same best parameters: True" in out
 
 

@@ -89,3 +89,20 @@ def test_parallel_search_matches_serial(n_jobs):
     np.testing.assert_allclose(
         serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
     )
+
+
+def _worker_uses_psutil():
+    from joblib.externals.loky import process_executor
+
+    return process_executor._USE_PSUTIL
+
+
+def test_search_workers_check_memory_instead_of_collecting_garbage():
+    """joblib's workers without psutil run gc.collect() about once a second (0.18 s
+    each with torch loaded); psutil is a dependency so that they do not."""
+    from joblib import Parallel, delayed
+
+    assert Parallel(n_jobs=2)(delayed(_worker_uses_psutil)() for _ in range(2)) == [
+        True,
+        True,
+    ]
