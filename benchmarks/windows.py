@@ -76,6 +76,8 @@ def phase(name: str, rows: int, window: int) -> dict:
 
 
 def main() -> None:
+    from sklstm._heap import _glibc, pad_bytes
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--window", type=int, default=100)
@@ -117,8 +119,6 @@ def main() -> None:
     )
     padded = results["bare_padded"]["rise_mb"]
     print(f"bare torch, same network and batch   {bare:9.0f} MiB (needed anyway)")
-    from sklstm._heap import _glibc, pad_bytes
-
     pad = pad_bytes() >> 20 if _glibc() is not None else 0
     kept = f"a {pad} MiB pad keeps {padded - bare:.0f} MiB more" if pad else "pad off"
     print(f"the same inside sklstm's heap pad    {padded:9.0f} MiB ({kept})")

@@ -98,11 +98,9 @@ def _worker_uses_psutil():
 
 
 def test_search_workers_check_memory_instead_of_collecting_garbage():
-    """joblib's workers without psutil run gc.collect() about once a second (0.18 s
-    each with torch loaded); psutil is a dependency so that they do not."""
+    """joblib's workers without psutil run gc.collect() after tasks, at most once a
+    second (0.18 s each with torch loaded); psutil is a dependency so they do not."""
     from joblib import Parallel, delayed
 
-    assert Parallel(n_jobs=2)(delayed(_worker_uses_psutil)() for _ in range(2)) == [
-        True,
-        True,
-    ]
+    in_workers = Parallel(n_jobs=2)(delayed(_worker_uses_psutil)() for _ in range(2))
+    assert in_workers == [True, True]
