@@ -54,6 +54,9 @@ class SequenceDataset(torch.utils.data.Dataset):
             self.patch = tuple(
                 torch.from_numpy(a) for a in (patch.index, patch.starts, patch.lengths)
             )
+        # the patch stays on the CPU too (it is small), so that a batch's lengths
+        # and longest sample are known without waiting for a GPU
+        self.host_patch = self.patch
         self.y = None if y is None else torch.as_tensor(y)
         self.y_scaling = None
         if y_scaling is not None:
@@ -111,32 +114,36 @@ class SequenceDataset(torch.utils.data.Dataset):
     def __getitem__(self, index):
         return self.take(index)
 
-    def take(self, index) -> tuple[Batch, torch.Tensor | None]:
-        """Gather the samples at ``index`` (an index tensor or a slice)."""
+    def take(self, index, host_index=None) -> tuple[Batch, torch.Tensor | None]:
+        """Gather the samples at ``index`` (an index tensor or a slice).
+
+        ``host_index``, the same index on the CPU, lets data on a GPU find the
+        batch's padding on the host instead of reading it back from the device.
+        """
         if isinstance(index, slice):
             start, stop, _ = index.indices(self.n)
+            host_index = torch.arange(start, stop)
             index = torch.arange(start, stop, device=self.device)
         weight = None if self.weight is None else self.weight[index]
         y = None if self.y is None else self.y[index]
         if y is not None and self.y_scaling is not None:
             mean, scale = self.y_scaling
             y = ((y - mean) / scale).float()
-        hit = None
-        if self.patch is not None:
-            pos, hit = lookup(self.patch[0], index)
-            if not bool(hit.any()):
-                hit = None
-        if hit is None:
+        if self.patch is None:
             return Batch(self.windows[index].float(), None, weight), y
-        starts = self.first + index.long() * self.stride
-        lengths = torch.full_like(starts, self.steps)
-        starts[hit] = self.patch[1][pos[hit]].long()
-        lengths[hit] = self.patch[2][pos[hit]].long()
+        if host_index is not None and self.device.type != "cpu":
+            starts, lengths = self._bounds(self.host_patch, host_index)
+        else:
+            starts, lengths = self._bounds(self.patch, index)
+        if starts is None:
+            return Batch(self.windows[index].float(), None, weight), y
         steps = int(lengths.max())  # steps that are padding in every sample
-        offsets = torch.arange(steps, device=starts.device)  # cost time only
-        pad = offsets >= lengths[:, None]
-        if not bool(pad.any()):
-            lengths, pad = None, None
+        padded = bool((lengths < steps).any())
+        starts, lengths = torch.stack([starts, lengths]).to(self.device)
+        offsets = torch.arange(steps, device=self.device)  # cost time only
+        pad = offsets >= lengths[:, None] if padded else None
+        if not padded:
+            lengths = None
         rows = starts[:, None] + offsets
         if pad is not None:
             rows = rows.masked_fill(pad, 0)
@@ -146,6 +153,18 @@ class SequenceDataset(torch.utils.data.Dataset):
             x.masked_fill_(pad.unsqueeze(-1), 0.0)
         return Batch(x, lengths, weight), y
 
+    def _bounds(self, patch, index):
+        """Start row and length of the samples at ``index`` (on ``patch``'s
+        device), or ``(None, None)`` when all are on the grid."""
+        pos, hit = lookup(patch[0], index)
+        if not bool(hit.any()):
+            return None, None
+        starts = self.first + index.long() * self.stride
+        lengths = torch.full_like(starts, self.steps)
+        starts[hit] = patch[1][pos[hit]].long()
+        lengths[hit] = patch[2][pos[hit]].long()
+        return starts, lengths
+
     def split_tail(self, n_tail: int) -> tuple[SequenceDataset, SequenceDataset]:
         """The first ``len - n_tail`` samples and the last ``n_tail``."""
         cut = self.n - n_tail
@@ -153,17 +172,24 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     def _range(self, a: int, b: int) -> SequenceDataset:
         """Samples ``a`` to ``b - 1``."""
-        patch = self.patch
-        if patch is not None:
-            keep = (patch[0] >= a) & (patch[0] < b)
-            patch = (patch[0][keep] - a, patch[1][keep], patch[2][keep])
+        patch = _sub_patch(self.patch, a, b)
+        host = patch if self.host_patch is self.patch else None
         return self._copy(
             n=b - a,
             first=self.first + a * self.stride,
             patch=patch,
+            host_patch=_sub_patch(self.host_patch, a, b) if host is None else host,
             y=None if self.y is None else self.y[a:b],
             weight=None if self.weight is None else self.weight[a:b],
         )
+
+
+def _sub_patch(patch, a: int, b: int):
+    """The part of ``patch`` for samples ``a`` to ``b - 1``, renumbered from 0."""
+    if patch is None:
+        return None
+    keep = (patch[0] >= a) & (patch[0] < b)
+    return (patch[0][keep] - a, patch[1][keep], patch[2][keep])
 
 
 def _map(value, fn):
@@ -195,13 +221,21 @@ class BatchIterator:
 
     def __iter__(self):
         n = len(self.dataset)
-        order = None
+        host_order = order = None
         if self.shuffle:
-            order = epoch_order(n, self.generator, self.dataset.device)
+            # computed on the CPU; on a GPU a stored order travels once an epoch,
+            # a computed one batch by batch (never waiting for the device)
+            host_order = epoch_order(n, self.generator, "cpu")
+            if isinstance(host_order, torch.Tensor):
+                order = host_order.to(self.dataset.device)
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
-            index = slice(start, stop) if order is None else order[start:stop]
-            yield self.dataset.take(index)
+            if host_order is None:
+                yield self.dataset.take(slice(start, stop))
+                continue
+            host = host_order[start:stop]
+            index = host.to(self.dataset.device) if order is None else order[start:stop]
+            yield self.dataset.take(index, host)
 
 
 class TailSplit:

@@ -79,3 +79,34 @@ def test_tail_split_gathers_what_the_whole_dataset_does():
         want, y_want = data.take(index + offset)
         assert torch.equal(got.x, want.x) and torch.equal(y, y_want)
         assert (got.lengths is None) == (want.lengths is None)
+
+
+@pytest.mark.parametrize("exact_limit", [None, 10], ids=["stored", "computed"])
+def test_padded_batches_on_a_device_are_shaped_on_the_host(monkeypatch, exact_limit):
+    """Variable-length data on a GPU, run on torch's meta device, which holds no
+    values (reading one back would fail): each batch's lengths and longest sample
+    come from the CPU's copy of the index and the padding, in stored and in
+    computed (Feistel) epoch orders, and match the batches on the CPU."""
+    from sklstm import _shuffle
+    from sklstm._data import place
+    from sklstm._sequences import read_ragged
+
+    if exact_limit is not None:
+        monkeypatch.setattr(_shuffle, "EXACT_LIMIT", exact_limit)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (10**9, 10**9))
+    X = [rng.normal(size=(n, 2)) for n in rng.integers(3, 12, size=40)]
+    data = SequenceDataset(read_ragged(X), y=np.arange(40))
+    moved = place(data, "meta")
+    assert moved.device.type == "meta"
+
+    def batches(dataset):
+        g = torch.Generator().manual_seed(1)
+        return list(BatchIterator(dataset, 8, shuffle=True, generator=g))
+
+    on_cpu, on_device = batches(data), batches(moved)
+    assert len(on_cpu) == len(on_device) == 5
+    for (want, _), (got, y) in zip(on_cpu, on_device, strict=True):
+        assert got.x.device.type == "meta" and y.device.type == "meta"
+        assert got.x.shape == want.x.shape  # padded to the batch's longest sample
+        assert (got.lengths is None) == (want.lengths is None)
+        assert got.lengths is None or got.lengths.device.type == "meta"
