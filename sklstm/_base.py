@@ -324,6 +324,7 @@ class _BaseLSTM(BaseEstimator):
             callbacks=callbacks,
             device=device,
             autocast=PRECISIONS[self.precision],
+            cuda_graphs=True,
             verbose=0,
         )
 

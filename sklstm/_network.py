@@ -217,12 +217,12 @@ def _gather(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     return x.gather(1, order.unsqueeze(-1).expand(-1, -1, x.shape[2]))
 
 
-def autocast(device, dtype: torch.dtype | None):
+def autocast(device, dtype: torch.dtype | None, cache: bool = True):
     """``torch.autocast`` to ``dtype`` on ``device``'s type (mixed precision);
-    a no-op for None."""
+    a no-op for None. ``cache=False`` casts weights afresh on every use."""
     if dtype is None:  # entering a disabled autocast still costs every batch
         return contextlib.nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=dtype)
+    return torch.autocast(torch.device(device).type, dtype=dtype, cache_enabled=cache)
 
 
 @torch.no_grad()

@@ -12,22 +12,75 @@ import math
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+from skorch.utils import TeeGenerator
 
+from ._graphs import StepGraph, _NotRecorded, graphable
 from ._network import autocast
 
 PER_BATCH = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+LOSS_READS_EVERY = 256  # batches whose losses are read from the device at once
 
 
 class SequenceNet(NeuralNet):
     """A skorch ``NeuralNet`` whose batches are ``(Batch, y)`` pairs.
 
     ``autocast`` (a torch dtype or None) runs the forward pass under
-    ``torch.autocast`` with that dtype: mixed precision.
+    ``torch.autocast`` with that dtype: mixed precision. ``cuda_graphs`` lets a
+    fit on CUDA record its training step once and replay it
+    (:mod:`sklstm._graphs`).
     """
 
-    def __init__(self, *args, autocast=None, **kwargs):
+    def __init__(self, *args, autocast=None, cuda_graphs=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.autocast = autocast
+        self.cuda_graphs = cuda_graphs
+        self._step_graph = None
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # only data without padded samples: a fit that mixed padded (eager) and
+        # replayed batches in a bidirectional model did not repeat exactly on
+        # an H100, and the cause is not yet found
+        if (
+            self.cuda_graphs
+            and getattr(X, "patch", True) is None
+            and graphable(self.module_, self.device)
+        ):
+            params = [p for p in self.module_.parameters() if p.requires_grad]
+            self._step_graph = StepGraph(
+                lambda batch: self._graphed_part(batch, **fit_params), params
+            )
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            if self._step_graph is not None:
+                self._step_graph = None  # frees the graph and its memory
+                self.optimizer_.zero_grad(set_to_none=True)
+
+    def train_step(self, batch, **fit_params):
+        graph = self._step_graph
+        if graph is None or not graph.eligible(batch):
+            return super().train_step(batch, **fit_params)
+        if not graph.ready:
+            return graph.warm_up(
+                lambda: NeuralNet.train_step(self, batch, **fit_params)
+            )
+        try:
+            step = graph.replay(batch)
+        except _NotRecorded:
+            return super().train_step(batch, **fit_params)
+        self.optimizer_.step()
+        return step
+
+    def _graphed_part(self, batch, **fit_params):
+        """What the CUDA graph records: forward, loss, backward, clipping."""
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        return step
 
     def get_default_callbacks(self):
         # skorch's PrintLog is left out: progress is our ProgressBar's job
@@ -64,9 +117,33 @@ class SequenceNet(NeuralNet):
         if self.module_.training != training or self.criterion_.training != training:
             super()._set_training(training)
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # skorch reads each batch's loss with ``.item()``, which on a GPU waits for
+        # the batch to finish before the next can be queued; here losses are read
+        # LOSS_READS_EVERY batches at a time, into the same history entries
+        if iterator is None:
+            return
+        pending = []  # (history entry of a batch, its loss on the device)
+        batch_count = 0
+        try:
+            for batch in iterator:
+                self.notify("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                entry = self.history[-1]["batches"][-1]
+                entry[prefix + "_batch_size"] = len(batch[0])
+                pending.append((entry, step["loss"].detach()))
+                if len(pending) == LOSS_READS_EVERY:
+                    _read_losses(pending, prefix)
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+                batch_count += 1
+        finally:  # an interrupted epoch keeps the losses of its finished batches
+            _read_losses(pending, prefix)
+        self.history.record(prefix + "_batch_count", batch_count)
+
     def infer(self, x, **fit_params):
         lengths = None if x.lengths is None else x.lengths.to(self.device)
-        with autocast(self.device, self.autocast):
+        # autocast's cache of cast weights cannot live in a CUDA graph
+        with autocast(self.device, self.autocast, cache=self._step_graph is None):
             out = self.module_(x.x.to(self.device), lengths)
         return out.float()
 
@@ -166,6 +243,17 @@ class ProgressBar(Callback):
 def _overrides(callback, event: str) -> bool:
     """Whether ``callback`` does something on ``event`` (not skorch's no-op)."""
     return getattr(type(callback), event) is not getattr(Callback, event)
+
+
+def _read_losses(pending: list, prefix: str) -> None:
+    """Write the losses of ``pending`` batches into their history entries (one
+    device-to-host copy for them all) and empty the list."""
+    if not pending:
+        return
+    values = torch.stack([loss for _, loss in pending]).tolist()
+    for (entry, _), value in zip(pending, values, strict=True):
+        entry[prefix + "_loss"] = value
+    pending.clear()
 
 
 def _snapshot(module: torch.nn.Module) -> dict:

@@ -155,7 +155,14 @@ def test_fit_leaves_global_torch_rng_alone(small_regression):
     assert torch.equal(state, torch.get_rng_state())
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.3])
+CUDNN_DROPOUT = pytest.mark.skipif(
+    torch.cuda.is_available(),
+    reason="on a GPU cuDNN keeps the state of its dropout masks between LSTM layers "
+    "itself; partial_fit restores torch's generators, not that state (docs/gpu.md)",
+)
+
+
+@pytest.mark.parametrize("dropout", [0.0, pytest.param(0.3, marks=CUDNN_DROPOUT)])
 def test_partial_fit_equals_continued_training(small_regression, dropout):
     """Check that three partial_fit calls equal one fit of three epochs."""
     X, y = small_regression
@@ -325,6 +332,42 @@ def test_interrupt_keeps_last_finished_epoch(small_regression, monkeypatch):
         reg.fit(X, y)
     assert reg.n_iter_ == 2 and reg.history_[-1]["stopped"] == "interrupted"
     np.testing.assert_array_equal(reg.predict(X), two_epochs)
+
+
+@pytest.mark.parametrize("every", [1, 3, 256])
+def test_losses_read_in_groups_equal_skorchs_per_batch_reads(
+    small_regression, monkeypatch, every
+):
+    """Check that reading batch losses in groups (one wait on a GPU) leaves the same
+    per-batch and per-epoch history as skorch's one ``.item()`` per batch."""
+    from skorch import NeuralNet
+
+    from sklstm import _training
+
+    X, y = small_regression
+    nets = []
+    record = LSTMRegressor._record
+    monkeypatch.setattr(
+        LSTMRegressor,
+        "_record",
+        lambda self, net: nets.append(net) or record(self, net),
+    )
+    params = {**FAST, "batch_size": 8, "early_stopping": True, "max_epochs": 4}
+    monkeypatch.setattr(_training, "LOSS_READS_EVERY", every)
+    grouped = LSTMRegressor(**params).fit(X, y)
+    monkeypatch.setattr(
+        _training.SequenceNet, "run_single_epoch", NeuralNet.run_single_epoch
+    )
+    per_batch = LSTMRegressor(**params).fit(X, y)
+
+    def without_times(net):
+        return [{k: v for k, v in row.items() if k != "dur"} for row in net.history]
+
+    assert len(nets[0].history[0]["batches"]) == 7 + 1  # 6 + 1 training, 1 valid
+    assert without_times(nets[0]) == without_times(nets[1])
+    assert [h["valid_loss"] for h in grouped.history_] == [
+        h["valid_loss"] for h in per_batch.history_
+    ]
 
 
 def test_unavailable_cuda_is_refused_in_fit_and_falls_back_in_predict(
