@@ -14,7 +14,10 @@ Same data, same network (nn.LSTM + nn.Linear), same hyperparameters (Adam, lr
    4 classes, 3 epochs
 
 Run:  .venv/bin/python benchmarks/vs_torch.py  [--repeats 3] [--only 1 4]
-      [--threads 2] [--precision bfloat16] [--bare-heap-pad]
+      [--threads 2] [--precision bfloat16] [--bare-heap-pad] [--device cuda]
+
+On ``--device cuda`` the bare loop moves its tensors to the GPU once and draws
+each epoch's order there, as a hand-written GPU loop would.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ import torch
 from torch import nn
 
 from sklstm import LSTMClassifier, LSTMRegressor, make_windows
+from sklstm._base import PRECISIONS
 from sklstm._heap import heap_pad
+from sklstm._network import autocast
 
 
 @dataclass
@@ -85,10 +90,10 @@ class Bare(nn.Module):
 
     def forward(self, x, lengths):
         out, _ = self.lstm(x)
-        return self.head(out[torch.arange(len(x)), lengths - 1])
+        return self.head(out[torch.arange(len(x), device=x.device), lengths - 1])
 
 
-def bare_tensors(w: Workload):
+def bare_tensors(w: Workload, device: str = "cpu"):
     if isinstance(w.X, list):  # left-aligned, zero-padded, with lengths
         lengths = torch.tensor([len(s) for s in w.X])
         x = torch.zeros(len(w.X), int(lengths.max()), w.X[0].shape[1])
@@ -101,40 +106,50 @@ def bare_tensors(w: Workload):
         y = torch.as_tensor(w.y, dtype=torch.long)
     else:
         y = torch.as_tensor(np.array(w.y), dtype=torch.float32).reshape(-1, 1)
-    return x, lengths, y
+    return x.to(device), lengths.to(device), y.to(device)
 
 
-def bare_fit(w: Workload):
+def bare_fit(w: Workload, device: str = "cpu", dtype=None):
     torch.manual_seed(0)
-    x, lengths, y = bare_tensors(w)
-    model = Bare(w, x.shape[2])
+    x, lengths, y = bare_tensors(w, device)
+    model = Bare(w, x.shape[2]).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss() if w.classes else nn.MSELoss()
     for _ in range(w.epochs):
-        order = torch.randperm(len(x))
+        order = torch.randperm(len(x), device=device)
         for start in range(0, len(x), w.batch):
             idx = order[start : start + w.batch]
-            loss = loss_fn(model(x[idx], lengths[idx]), y[idx])
+            with autocast(device, dtype):
+                out = model(x[idx], lengths[idx])
+            loss = loss_fn(out.float(), y[idx])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+    if device != "cpu":
+        torch.cuda.synchronize()  # the queued steps belong to the fit's time
     return model
 
 
-def bare_predict(model, w: Workload):
-    x, lengths, _ = bare_tensors(w)
+def bare_predict(model, w: Workload, device: str = "cpu", dtype=None):
+    x, lengths, _ = bare_tensors(w, device)
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(device, dtype):
         out = [
             model(x[s : s + 256], lengths[s : s + 256]) for s in range(0, len(x), 256)
         ]
-    return torch.cat(out).numpy()
+    return torch.cat(out).float().cpu().numpy()
 
 
 # -- sklstm --------------------------------------------------------------------------
 
 
-def sk_fit(w: Workload, precision: str = "float32", seed: int = 0, init="pytorch"):
+def sk_fit(
+    w: Workload,
+    precision: str = "float32",
+    seed: int = 0,
+    init: str = "pytorch",
+    device: str = "cpu",
+):
     Estimator = LSTMClassifier if w.classes else LSTMRegressor
     return Estimator(
         w.hidden,
@@ -145,6 +160,7 @@ def sk_fit(w: Workload, precision: str = "float32", seed: int = 0, init="pytorch
         batch_size=w.batch,
         precision=precision,
         init=init,
+        device=device,
         random_state=seed,
     ).fit(w.X, w.y)
 
@@ -177,8 +193,9 @@ def main() -> None:
         "--precision",
         default="float32",
         choices=["float32", "bfloat16"],
-        help="sklstm's precision (the bare loop stays float32)",
+        help="precision of both: bfloat16 runs each under torch.autocast",
     )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument(
         "--bare-heap-pad",
         action="store_true",
@@ -186,8 +203,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    dtype = PRECISIONS[args.precision]
+    where = args.device
+    if where != "cpu":
+        where += f" ({torch.cuda.get_device_name(torch.device(args.device))})"
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, bare loop "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}, "
+        f"{args.precision}, bare loop "
         + ("inside" if args.bare_heap_pad else "outside")
         + " the heap pad"
     )
@@ -199,18 +221,18 @@ def main() -> None:
     # warm up: first-call imports (torch._dynamo by the first optimizer, skorch)
     # are start-up costs, measured separately, not per-fit ones
     tiny = workloads(smoke=True)[2]
-    bare_fit(tiny)
-    sk_fit(tiny)
+    bare_fit(tiny, args.device, dtype)
+    sk_fit(tiny, args.precision, device=args.device)
     for key, w in workloads(args.smoke).items():
         if args.only and key not in args.only:
             continue
         times = {k: [] for k in ("fb", "fs", "pb", "ps")}
         for _ in range(args.repeats):  # interleaved: both see the same machine state
-            t, model = timed(bare, w)
+            t, model = timed(bare, w, args.device, dtype)
             times["fb"].append(t)
-            t, est = timed(sk_fit, w, args.precision)
+            t, est = timed(sk_fit, w, args.precision, 0, "pytorch", args.device)
             times["fs"].append(t)
-            times["pb"].append(timed(bare_predict, model, w)[0])
+            times["pb"].append(timed(bare_predict, model, w, args.device, dtype)[0])
             times["ps"].append(timed(est.predict, w.X)[0])
         m = {k: statistics.median(v) for k, v in times.items()}
         print(

@@ -35,6 +35,16 @@ def test_vs_torch_benchmark_smoke():
     assert "1 forecasting" in out and "5 variable length" in out
 
 
+def test_gpu_benchmark_smoke():
+    """On the CPU (or a GPU where there is one) at tiny sizes."""
+    out = _run(
+        "gpu.py", "--device", "cpu", "--smoke", "--repeats", "1", "--epochs", "1"
+    )
+    assert "sklstm float32, no graphs" in out and "sklstm / bare loop, float32" in out
+    assert "host-to-device copies: 0" in out  # nothing travels on the CPU
+    assert "LSTM calls (any kernel): 12" in out  # 2,950 windows in batches of 256
+
+
 def test_startup_benchmark_smoke():
     out = _run("startup.py", "--repeats", "1", "--epochs", "1")
     assert "sklstm / bare" in out
