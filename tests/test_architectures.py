@@ -296,14 +296,15 @@ def test_keras_init_sets_keras_weights():
     clf.set_params(max_epochs=1, lr=1e-12).fit(T, y)  # weights stay where they began
     lstm, hidden = clf.module_.lstm, clf.hidden_size
     for suffix in ("_l0", "_l1", "_l0_reverse", "_l1_reverse"):
-        w_hh = getattr(lstm, "weight_hh" + suffix).detach()
+        w_hh = getattr(lstm, "weight_hh" + suffix).detach().cpu()
         np.testing.assert_allclose(w_hh.T @ w_hh, np.eye(hidden), atol=1e-4)
-        b_ih = getattr(lstm, "bias_ih" + suffix).detach().numpy()
+        b_ih = getattr(lstm, "bias_ih" + suffix).detach().cpu().numpy()
         expected = np.zeros(4 * hidden)
         expected[hidden : 2 * hidden] = 1.0
         np.testing.assert_allclose(b_ih, expected, atol=1e-6)
-        assert np.abs(getattr(lstm, "bias_hh" + suffix).detach().numpy()).max() < 1e-6
-    embedding = clf.module_.front[0].embedding.weight.detach().numpy()
+        b_hh = getattr(lstm, "bias_hh" + suffix).detach().cpu().numpy()
+        assert np.abs(b_hh).max() < 1e-6
+    embedding = clf.module_.front[0].embedding.weight.detach().cpu().numpy()
     assert np.abs(embedding[0]).max() < 1e-6 and np.abs(embedding).max() <= 0.05 + 1e-6
     again = LSTMClassifier(**clf.get_params()).fit(T, y)
     np.testing.assert_array_equal(again.predict_proba(T), clf.predict_proba(T))

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -42,8 +43,19 @@ BATCH_NORM_FAILED = {
 }
 
 
+GPU_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "on a GPU cuDNN sums in another order for repeated and for weighted "
+        "samples: predictions agree to 5e-7 relative (measured on an H100), the "
+        "check asks for 1e-7; it passes on the CPU"
+    ),
+}
+
+
 def _expected_failed(estimator):
     failed = dict(EXPECTED_FAILED)
+    if torch.cuda.is_available() and estimator.device in ("auto", "cuda"):
+        failed |= GPU_FAILED
     if isinstance(estimator, LSTMClassifier):
         failed |= CLASSIFIER_FAILED
     if estimator.conv_batch_norm:

@@ -73,7 +73,8 @@ def test_any_input_fits_or_gets_a_documented_error(data, classifier):
         while frame.tb_next is not None:
             frame = frame.tb_next
         origin = frame.tb_frame.f_code.co_filename
-        assert not re.search(r"/(torch|numpy)/", origin), (message, origin)
+        # the package's own folder: a virtual environment may live under .../torch/
+        assert not re.search(r"site-packages/(torch|numpy)/", origin), (message, origin)
         return
     event("fitted")
     out = est.predict_proba(X) if classifier else est.predict(X)
