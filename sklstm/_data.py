@@ -172,13 +172,17 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     def _range(self, a: int, b: int) -> SequenceDataset:
         """Samples ``a`` to ``b - 1``."""
-        patch = _sub_patch(self.patch, a, b)
-        host = patch if self.host_patch is self.patch else None
+        # cut on the host (no mask on the device to wait for); data on a GPU
+        # get their part of the padding copied there
+        host_patch = _sub_patch(self.host_patch, a, b)
+        patch = host_patch
+        if self.device.type != "cpu":
+            patch = _map(host_patch, lambda t: t.to(self.device))
         return self._copy(
             n=b - a,
             first=self.first + a * self.stride,
             patch=patch,
-            host_patch=_sub_patch(self.host_patch, a, b) if host is None else host,
+            host_patch=host_patch,
             y=None if self.y is None else self.y[a:b],
             weight=None if self.weight is None else self.weight[a:b],
         )

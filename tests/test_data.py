@@ -103,8 +103,10 @@ def test_padded_batches_on_a_device_are_shaped_on_the_host(monkeypatch, exact_li
         g = torch.Generator().manual_seed(1)
         return list(BatchIterator(dataset, 8, shuffle=True, generator=g))
 
-    on_cpu, on_device = batches(data), batches(moved)
-    assert len(on_cpu) == len(on_device) == 5
+    # the whole data, and the training part of an early-stopping split
+    on_cpu = batches(data) + batches(data.split_tail(10)[0])
+    on_device = batches(moved) + batches(moved.split_tail(10)[0])
+    assert len(on_cpu) == len(on_device) == 5 + 4
     for (want, _), (got, y) in zip(on_cpu, on_device, strict=True):
         assert got.x.device.type == "meta" and y.device.type == "meta"
         assert got.x.shape == want.x.shape  # padded to the batch's longest sample
