@@ -210,7 +210,7 @@ class _BaseLSTM(BaseEstimator):
         """Validate, train and record; a failure leaves the estimator as it was."""
         before = self.__dict__.copy()
         try:
-            with heap_pad():
+            with _cpu_pad(self._device()):
                 return self._train_steps(
                     X, y, sample_weight, reset=reset, epochs=epochs
                 )
@@ -500,12 +500,14 @@ class _BaseLSTM(BaseEstimator):
         dtype = PRECISIONS[self.precision]
         batches = BatchIterator(dataset, batch_size=max(self.batch_size, 256))
         # one batch (a served request) would pay more for the pad than it saves
-        pad = heap_pad() if len(batches) > 1 else nullcontext()
+        pad = _cpu_pad(device) if len(batches) > 1 else nullcontext()
         with pad, torch.inference_mode(), autocast(device, dtype):
             for batch, _ in batches:
                 lengths = None if batch.lengths is None else batch.lengths.to(device)
-                outputs.append(fn(module, batch.x.to(device), lengths).float().cpu())
-        return outputs
+                outputs.append(fn(module, batch.x.to(device), lengths).float())
+        # read back once every batch is queued: a GPU never waits for the host
+        # between batches (on the CPU, .cpu() returns the tensor itself)
+        return [out.cpu() for out in outputs]
 
     def attention_weights(self, X):
         """Where the model looked: attention weights over each sequence's steps.
@@ -589,6 +591,12 @@ of arrays
             state["module_"] = copy.deepcopy(module).cpu()
             state["_optimizer_state"] = _to_cpu(state.get("_optimizer_state"))
         return state
+
+
+def _cpu_pad(device):
+    """The heap pad where torch's kernels run on the CPU; none for a GPU, whose
+    work allocates no big blocks on the host (:mod:`sklstm._heap`)."""
+    return heap_pad() if torch.device(device).type == "cpu" else nullcontext()
 
 
 def _numeric_array(X):

@@ -16,6 +16,9 @@ and free memory is returned to the system (``malloc_trim``). Setting any of thes
 parameters stops glibc adapting its thresholds, so they are left where that
 adaptation ends (a 32 MiB mmap threshold, 64 MiB trim threshold).
 
+sklstm pads only where the network runs on the CPU: on a GPU the big
+blocks are the device's, and the host's heap is left alone.
+
 Only the main thread's allocations come from the heap that glibc pads (other
 threads get arenas of at most 64 MiB, whose big blocks are always mapped), so
 in other threads this does nothing.

@@ -189,3 +189,20 @@ def test_fit_and_long_predict_are_padded(monkeypatch, small_regression):
     seen.clear()
     est.predict(np.repeat(X, 5, axis=0))  # 300: two batches
     assert seen == [(False, 1), (False, 1)]
+
+
+def test_no_pad_where_the_network_runs_on_a_gpu(monkeypatch):
+    """Check that the pad is for work on the CPU only: a GPU's kernels allocate no
+    big blocks on the host, so the host's memory is left as it is."""
+    entered = []
+
+    @contextmanager
+    def recording():
+        entered.append(True)
+        yield
+
+    monkeypatch.setattr(sklstm._base, "heap_pad", recording)
+    with sklstm._base._cpu_pad("cuda"), sklstm._base._cpu_pad("cuda:1"):
+        assert entered == []
+    with sklstm._base._cpu_pad("cpu"):
+        assert entered == [True]

@@ -370,6 +370,31 @@ def test_losses_read_in_groups_equal_skorchs_per_batch_reads(
     ]
 
 
+def test_predict_reads_back_once_every_batch_is_queued(small_regression, monkeypatch):
+    """Check that predict runs every batch before it reads any result back to the
+    host: on a GPU, a read-back per batch would make it wait between batches."""
+    X, y = small_regression
+    est = LSTMRegressor(4, max_epochs=1, random_state=0).fit(X, y)
+    expected = est.predict(X)
+    events = []
+    forward, to_host = est.module_.forward, torch.Tensor.cpu
+
+    def counted_forward(*args, **kwargs):
+        events.append("forward")
+        return forward(*args, **kwargs)
+
+    def counted_cpu(tensor, *args, **kwargs):
+        events.append("cpu")
+        return to_host(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(est.module_, "forward", counted_forward)
+    monkeypatch.setattr(torch.Tensor, "cpu", counted_cpu)
+    est.set_params(batch_size=16)  # inference batches stay at least 256
+    pred = est.predict(np.concatenate([X] * 10))  # 600 samples: 3 batches
+    np.testing.assert_array_equal(pred, np.tile(expected, 10))
+    assert events == ["forward"] * 3 + ["cpu"] * 3
+
+
 def test_unavailable_cuda_is_refused_in_fit_and_falls_back_in_predict(
     small_regression, monkeypatch
 ):
