@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import torch
 from torch import nn
@@ -115,7 +116,7 @@ class LSTMNetwork(nn.Module):
         # functional_call) on variable-length input; a plain list, so they are
         # neither parameters nor part of the state_dict
         self._single_layers = [
-            nn.LSTM(
+            _LentWeightsLSTM(
                 input_size if i == 0 else 2 * hidden_size,
                 hidden_size,
                 batch_first=True,
@@ -131,6 +132,17 @@ class LSTMNetwork(nn.Module):
             keras_init(self)
         elif init != "pytorch":
             raise ValueError(f"init must be 'pytorch' or 'keras', got {init!r}")
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # an older sklstm pickled its shells as plain nn.LSTMs, which move the
+        # weights lent to them on a GPU (_LentWeightsLSTM)
+        self._single_layers = [
+            _LentWeightsLSTM(
+                s.input_size, s.hidden_size, batch_first=True, device="meta"
+            )
+            for s in self._single_layers
+        ]
 
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
@@ -167,10 +179,11 @@ class LSTMNetwork(nn.Module):
         for layer, single in enumerate(self._single_layers):
             if layer:
                 x = nn.functional.dropout(x, self.lstm.dropout, self.training)
-            forward, _ = functional_call(single, self._weights(layer, ""), (x,))
-            backward, _ = functional_call(
-                single, self._weights(layer, "_reverse"), (_gather(x, order),)
-            )
+            with _copies_lent_weights(x.device):
+                forward, _ = functional_call(single, self._weights(layer, ""), (x,))
+                backward, _ = functional_call(
+                    single, self._weights(layer, "_reverse"), (_gather(x, order),)
+                )
             x = torch.cat([forward, _gather(backward, order)], dim=2)
         return x
 
@@ -210,6 +223,35 @@ def attention_weights(
 ) -> torch.Tensor:
     """``(batch, steps)`` attention weights of a ``pooling="attention"`` network."""
     return module.attention.weights(module.encode(x, lengths), lengths)
+
+
+class _LentWeightsLSTM(nn.LSTM):
+    """A one-layer, one-way LSTM that runs weights lent to it by
+    ``functional_call``: one direction of one layer of another LSTM.
+
+    ``nn.LSTM`` flattens weights it is given into one buffer of its own, and on a
+    GPU cuDNN does that by moving the given tensors into the new buffer: the
+    lending LSTM's parameters would move on every call, losing their own buffer,
+    and a CUDA graph recorded on them would read freed memory. These weights stay
+    where their owner keeps them; cuDNN copies them for the call instead.
+    """
+
+    def flatten_parameters(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _copies_lent_weights(device: torch.device):
+    """Silence cuDNN's warning that weights outside a flat buffer are copied for
+    each call: for lent weights that copy is intended. Nothing on the CPU."""
+    if device.type != "cuda":
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="RNN module weights are not part", category=UserWarning
+        )
+        yield
 
 
 def _gather(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ decided on the host and tested here.
 """
 
 import pytest
+import torch
 
 from sklstm._graphs import enabled, graphable
 from sklstm._network import LSTMNetwork
@@ -82,3 +83,51 @@ def test_only_data_without_padded_samples_get_a_graph(monkeypatch, padded):
         X, y = make_windows(series, 6)
     LSTMRegressor(hidden_size=4, max_epochs=1, device="cpu").fit(X, y)
     assert len(made) == (0 if padded else 1)
+
+
+def _rehoming_flatten(lstm):
+    """What ``flatten_parameters`` does on a GPU (cuDNN): copy the weights into a
+    new buffer and point the parameter tensors there. On a CPU it does nothing,
+    so this stands in for it."""
+    with torch.no_grad():
+        for w in lstm._flat_weights:
+            if isinstance(w, torch.Tensor) and w.device.type != "meta":
+                w.set_(w.clone())
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_variable_lengths_leave_the_lstm_weights_where_they_are(
+    monkeypatch, num_layers
+):
+    """A bidirectional pass over sequences of differing lengths runs each
+    direction through a one-layer shell holding the LSTM's own weights. If the
+    shell flattened them, cuDNN would move the LSTM's parameters to a new buffer
+    on every such batch: a recorded CUDA graph would then read freed memory, and
+    the LSTM would lose its single weight buffer. The parameters must stay put."""
+    net = _net(num_layers=num_layers, bidirectional=True)
+    where = [p.data_ptr() for p in net.lstm.parameters()]
+    monkeypatch.setattr(torch.nn.LSTM, "flatten_parameters", _rehoming_flatten)
+    x = torch.randn(3, 7, 2)
+    net(x, torch.tensor([7, 4, 2])).sum().backward()
+    net(x).sum().backward()  # and the plain pass after it
+    assert [p.data_ptr() for p in net.lstm.parameters()] == where
+    assert all(p.grad is not None for p in net.lstm.parameters())
+
+
+def test_shells_of_an_older_pickle_keep_the_weights_in_place():
+    """A model pickled before the shells kept lent weights in place loads with
+    shells that do."""
+    import pickle
+
+    from sklstm._network import _LentWeightsLSTM
+
+    net = _net(num_layers=2, bidirectional=True)
+    net._single_layers = [  # as an older sklstm built them
+        torch.nn.LSTM(s.input_size, s.hidden_size, batch_first=True, device="meta")
+        for s in net._single_layers
+    ]
+    loaded = pickle.loads(pickle.dumps(net))
+    assert [type(s) for s in loaded._single_layers] == [_LentWeightsLSTM] * 2
+    assert [s.input_size for s in loaded._single_layers] == [2, 8]
+    x, lengths = torch.randn(3, 5, 2), torch.tensor([5, 3, 1])
+    torch.testing.assert_close(loaded(x, lengths), net(x, lengths))
