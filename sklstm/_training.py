@@ -14,6 +14,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 from skorch.utils import TeeGenerator
 
+from . import _graphs
 from ._graphs import StepGraph, _NotRecorded, graphable
 from ._network import autocast
 
@@ -37,12 +38,11 @@ class SequenceNet(NeuralNet):
         self._step_graph = None
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        # only data without padded samples: a fit that mixed padded (eager) and
-        # replayed batches in a bidirectional model did not repeat exactly on
-        # an H100, and the cause is not yet found
+        # data with padded samples stay eager until a GPU run confirms the fix
+        # of what they showed there (sklstm._graphs.PADDED_DATA)
         if (
             self.cuda_graphs
-            and getattr(X, "patch", True) is None
+            and (_graphs.PADDED_DATA or getattr(X, "patch", True) is None)
             and graphable(self.module_, self.device)
         ):
             params = [p for p in self.module_.parameters() if p.requires_grad]

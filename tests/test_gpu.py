@@ -194,3 +194,47 @@ def test_partial_fits_with_graphs_equal_one_fit(series_windows):
         parts.partial_fit(X, y)
     np.testing.assert_allclose(parts.predict(X), whole.predict(X), atol=1e-4)
     assert all(p.grad is None for p in parts.module_.parameters())
+
+
+def test_variable_lengths_leave_the_lstm_weights_in_place_on_cuda():
+    """Check that a bidirectional pass over padded sequences leaves the LSTM's
+    parameters in their one cuDNN buffer (before the fix, cuDNN moved them to a
+    new buffer on every such batch), and that the plain pass after it still
+    finds that buffer (no warning that weights are copied)."""
+    import warnings
+
+    from sklstm._network import LSTMNetwork
+
+    net = LSTMNetwork(2, 1, hidden_size=8, num_layers=2, bidirectional=True).cuda()
+    where = [p.data_ptr() for p in net.lstm.parameters()]
+    x = torch.randn(4, 9, 2, device="cuda")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net(x, torch.tensor([9, 5, 3, 1])).sum().backward()
+        net(x).sum().backward()
+    assert [p.data_ptr() for p in net.lstm.parameters()] == where
+    assert not [w for w in caught if "contiguous chunk" in str(w.message)]
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padded_data_with_graphs_train_as_eager_steps_do(monkeypatch, bidirectional):
+    """Check, with graphs allowed for data with padded samples (off by default,
+    sklstm._graphs.PADDED_DATA), that a fit on the windower's view repeats on its
+    copy exactly and matches the eager fit: what failed on the H100 before the
+    LSTM's weights stopped moving. If this passes, PADDED_DATA can be turned on."""
+    from sklstm import SequenceWindower, _graphs
+
+    series = np.sin(np.arange(300) / 5.0)[:, None]
+    X = SequenceWindower(12).fit_transform(series)  # 11 padded windows
+    y = np.r_[series[1:, 0], 0.0]
+    kw = dict(hidden_size=8, max_epochs=3, batch_size=8, random_state=0, device="cuda")
+    kw["bidirectional"] = bidirectional
+    monkeypatch.setattr(_graphs, "PADDED_DATA", True)
+    counts = _profiled(lambda: LSTMRegressor(**kw).fit(X, y))
+    assert _count(counts, "cudaGraphLaunch") > 0  # some batches were replayed
+    view = LSTMRegressor(**kw).fit(X, y).predict(X)
+    copy = LSTMRegressor(**kw).fit(np.array(X), y).predict(X)
+    np.testing.assert_array_equal(view, copy)
+    _eager(monkeypatch)
+    eager = LSTMRegressor(**kw).fit(X, y).predict(X)
+    np.testing.assert_allclose(view, eager, atol=1e-4)
