@@ -8,7 +8,7 @@ training needs, whatever the data; "bare_padded" runs it inside sklstm's heap
 pad, which keeps freed memory for reuse (sklstm/_heap.py). Run:
 
     .venv/bin/python benchmarks/windows.py            # 10 million rows, window 100
-    .venv/bin/python benchmarks/windows.py --rows 1000000
+    .venv/bin/python benchmarks/windows.py --rows 1000000 --epochs 5
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def phase(name: str, rows: int, window: int) -> dict:
+def phase(name: str, rows: int, window: int, epochs: int = 1) -> dict:
     import numpy as np
     import torch
 
@@ -41,6 +41,8 @@ def phase(name: str, rows: int, window: int) -> dict:
     target = np.r_[series[1:, 0], series[-1, 0]]
     base = peak_mb()
     start = time.perf_counter()
+    # every epoch runs (no early stop), as in a long fit
+    fit = dict(max_epochs=epochs, n_iter_no_change=epochs + 1)
     if name == "window":
         windows = SequenceWindower(window).fit_transform(series)
         assert windows.shape == (rows, window, 1)
@@ -48,12 +50,12 @@ def phase(name: str, rows: int, window: int) -> dict:
         assert np.isfinite(checksum)
     elif name == "epoch":  # in a Pipeline's way: one window per row
         windows = SequenceWindower(window).fit_transform(series)
-        LSTMRegressor(HIDDEN, max_epochs=1, batch_size=BATCH, random_state=0).fit(
+        LSTMRegressor(HIDDEN, batch_size=BATCH, random_state=0, **fit).fit(
             windows, target
         )
     elif name == "epoch_make_windows":  # (X, y) pairs of full windows
         X, y = make_windows(series, window)
-        LSTMRegressor(HIDDEN, max_epochs=1, batch_size=BATCH, random_state=0).fit(X, y)
+        LSTMRegressor(HIDDEN, batch_size=BATCH, random_state=0, **fit).fit(X, y)
     elif name in ("bare", "bare_padded"):
         model = torch.nn.LSTM(1, HIDDEN, batch_first=True)
         head = torch.nn.Linear(HIDDEN, 1)
@@ -81,10 +83,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--window", type=int, default=100)
+    parser.add_argument(
+        "--epochs", type=int, default=1, help="epochs of the two training phases"
+    )
     parser.add_argument("--phase", choices=PHASES)
     args = parser.parse_args()
     if args.phase:
-        print(json.dumps(phase(args.phase, args.rows, args.window)))
+        print(json.dumps(phase(args.phase, args.rows, args.window, args.epochs)))
         return
     results = {}
     for name in PHASES:
@@ -98,6 +103,8 @@ def main() -> None:
                 str(args.rows),
                 "--window",
                 str(args.window),
+                "--epochs",
+                str(args.epochs),
             ],
             check=True,
             capture_output=True,
@@ -107,7 +114,8 @@ def main() -> None:
     table = results["window"]["table_mb"]
     copied = args.rows * args.window * 8 / 2**20  # the windows as a float64 array
     bare = results["bare"]["rise_mb"]
-    print(f"{args.rows:,} rows x 1 column, window {args.window}")
+    epochs = f", {args.epochs} epochs" if args.epochs > 1 else ""
+    print(f"{args.rows:,} rows x 1 column, window {args.window}{epochs}")
     print(f"table (float64)                      {table:9.0f} MiB")
     print(
         f"windows if copied (float64)          {copied:9.0f} MiB "
@@ -123,8 +131,8 @@ def main() -> None:
     kept = f"a {pad} MiB pad keeps {padded - bare:.0f} MiB more" if pad else "pad off"
     print(f"the same inside sklstm's heap pad    {padded:9.0f} MiB ({kept})")
     for name, what in (
-        ("epoch", "SequenceWindower + one epoch"),
-        ("epoch_make_windows", "make_windows + one epoch"),
+        ("epoch", "SequenceWindower + training"),
+        ("epoch_make_windows", "make_windows + training"),
     ):
         rise = results[name]["rise_mb"]
         print(

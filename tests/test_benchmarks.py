@@ -19,7 +19,8 @@ def _run(script, *args):
 
 
 def test_windows_benchmark_smoke():
-    out = _run("windows.py", "--rows", "3000", "--window", "10")
+    out = _run("windows.py", "--rows", "3000", "--window", "10", "--epochs", "2")
+    assert "2 epochs" in out
     assert "SequenceWindower: peak rise" in out
     assert out.count("beyond bare torch") == 2
     assert "inside sklstm's heap pad" in out and out.count("beyond it in the pad") == 2
