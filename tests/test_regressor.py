@@ -389,8 +389,7 @@ def test_predict_reads_back_once_every_batch_is_queued(small_regression, monkeyp
 
     monkeypatch.setattr(est.module_, "forward", counted_forward)
     monkeypatch.setattr(torch.Tensor, "cpu", counted_cpu)
-    est.set_params(batch_size=16)  # inference batches stay at least 256
-    pred = est.predict(np.concatenate([X] * 10))  # 600 samples: 3 batches
+    pred = est.predict(np.concatenate([X] * 10))  # 600 samples: 3 batches of 256
     np.testing.assert_array_equal(pred, np.tile(expected, 10))
     assert events == ["forward"] * 3 + ["cpu"] * 3
 
