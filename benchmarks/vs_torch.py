@@ -140,6 +140,14 @@ def bare_predict(model, w: Workload, device: str = "cpu", dtype=None):
     return torch.cat(out).float().cpu().numpy()
 
 
+def bare_predict_one(model, x, device: str = "cpu", dtype=None):
+    """A served request: one numpy sample in, its numpy prediction out."""
+    with torch.inference_mode(), autocast(device, dtype):
+        xt = torch.as_tensor(x, dtype=torch.float32, device=device)
+        out = model(xt, torch.full((len(xt),), xt.shape[1], device=device))
+    return out.float().cpu().numpy()
+
+
 # -- sklstm --------------------------------------------------------------------------
 
 
@@ -179,6 +187,14 @@ def timed(fn, *args):
     start = time.perf_counter()
     out = fn(*args)
     return time.perf_counter() - start, out
+
+
+def per_call(fn, *args, calls: int = 200) -> float:
+    """Mean seconds of one ``fn(*args)`` over ``calls`` calls."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn(*args)
+    return (time.perf_counter() - start) / calls
 
 
 def main() -> None:
@@ -223,10 +239,12 @@ def main() -> None:
     tiny = workloads(smoke=True)[2]
     bare_fit(tiny, args.device, dtype)
     sk_fit(tiny, args.precision, device=args.device)
+    one = {}  # workload: (bare, sklstm) seconds of a one-sample predict
     for key, w in workloads(args.smoke).items():
         if args.only and key not in args.only:
             continue
-        times = {k: [] for k in ("fb", "fs", "pb", "ps")}
+        times = {k: [] for k in ("fb", "fs", "pb", "ps", "1b", "1s")}
+        x1 = np.asarray(w.X[0])[None]
         for _ in range(args.repeats):  # interleaved: both see the same machine state
             t, model = timed(bare, w, args.device, dtype)
             times["fb"].append(t)
@@ -234,11 +252,21 @@ def main() -> None:
             times["fs"].append(t)
             times["pb"].append(timed(bare_predict, model, w, args.device, dtype)[0])
             times["ps"].append(timed(est.predict, w.X)[0])
+            times["1b"].append(
+                per_call(bare_predict_one, model, x1, args.device, dtype)
+            )
+            times["1s"].append(per_call(est.predict, x1))
         m = {k: statistics.median(v) for k, v in times.items()}
+        one[w.name] = m["1b"], m["1s"]
         print(
             f"{w.name:<20}{m['fb']:>10.2f}{m['fs']:>12.2f}{m['fs'] / m['fb']:>6.2f}x"
             f"{m['pb']:>11.3f}{m['ps']:>13.3f}{m['ps'] / m['pb']:>6.2f}x"
         )
+    print("\none-sample predict (a served request, numpy in and out), microseconds:")
+    print(f"{'workload':<20}{'bare':>10}{'sklstm':>12}{'ratio':>7}{'extra':>9}")
+    for name, (b, s) in one.items():
+        b, s = b * 1e6, s * 1e6
+        print(f"{name:<20}{b:>10.0f}{s:>12.0f}{s / b:>6.2f}x{s - b:>9.0f}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ def test_variable_length_benchmark_smoke():
 def test_vs_torch_benchmark_smoke():
     out = _run("vs_torch.py", "--smoke", "--repeats", "1", "--only", "1", "5")
     assert "1 forecasting" in out and "5 variable length" in out
+    assert out.count("5 variable length") == 2  # the fit table and the one-sample one
 
 
 def test_gpu_benchmark_smoke():

@@ -238,3 +238,15 @@ def test_padded_data_with_graphs_train_as_eager_steps_do(monkeypatch, bidirectio
     _eager(monkeypatch)
     eager = LSTMRegressor(**kw).fit(X, y).predict(X)
     np.testing.assert_allclose(view, eager, atol=1e-4)
+
+
+def test_predict_leaves_the_lstm_weights_in_their_buffer(series_windows):
+    """Check that predict on CUDA neither moves nor re-flattens the fitted LSTM's
+    weights (``.to()`` on an LSTM copies them into a new cuDNN buffer even when
+    they are on the device already)."""
+    X, y = series_windows
+    est = LSTMRegressor(**FAST, device="cuda").fit(X, y)
+    first = est.predict(X)
+    where = [p.data_ptr() for p in est.module_.parameters()]
+    np.testing.assert_array_equal(est.predict(X), first)
+    assert [p.data_ptr() for p in est.module_.parameters()] == where

@@ -394,6 +394,46 @@ def test_predict_reads_back_once_every_batch_is_queued(small_regression, monkeyp
     assert events == ["forward"] * 3 + ["cpu"] * 3
 
 
+def test_predict_leaves_a_placed_evaluating_module_alone(small_regression, monkeypatch):
+    """Check that predict neither moves nor re-modes a module that is already on
+    its device and evaluating (each walks every submodule; .to() re-flattens an
+    LSTM's weights), and that it still puts a module in training mode right."""
+    X, y = small_regression
+    est = LSTMRegressor(4, dropout=0.5, max_epochs=1, random_state=0).fit(X, y)
+    expected = est.predict(X)
+    calls = []
+
+    def counted(name):
+        method = getattr(est.module_, name)
+
+        def call(*args, **kwargs):
+            calls.append(name)
+            return method(*args, **kwargs)
+
+        return call
+
+    for name in ("to", "train"):  # .eval() is .train(False)
+        monkeypatch.setattr(est.module_, name, counted(name))
+    np.testing.assert_array_equal(est.predict(X), expected)
+    assert calls == []
+    est.module_.lstm.train()  # a submodule left training: dropout would act
+    np.testing.assert_array_equal(est.predict(X), expected)
+    assert calls == ["train"] and not any(m.training for m in est.module_.modules())
+
+
+def test_ready_moves_a_module_that_is_elsewhere():
+    """Check that _ready moves every parameter and buffer when any is elsewhere
+    (here to torch's meta device, which holds no memory)."""
+    from sklstm._base import _ready
+    from sklstm._network import LSTMNetwork
+
+    module = LSTMNetwork(3, 1, hidden_size=4, conv_channels=(2,), conv_batch_norm=True)
+    moved = _ready(module, "meta")
+    tensors = list(moved.parameters()) + list(moved.buffers())
+    assert tensors and all(t.device.type == "meta" for t in tensors)
+    assert not moved.training
+
+
 def test_unavailable_cuda_is_refused_in_fit_and_falls_back_in_predict(
     small_regression, monkeypatch
 ):
