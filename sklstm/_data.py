@@ -156,6 +156,8 @@ class SequenceDataset(torch.utils.data.Dataset):
     def _bounds(self, patch, index):
         """Start row and length of the samples at ``index`` (on ``patch``'s
         device), or ``(None, None)`` when all are on the grid."""
+        if len(patch[0]) == self.n:  # every sample has its own (a ragged list)
+            return patch[1][index].long(), patch[2][index].long()
         pos, hit = lookup(patch[0], index)
         if not bool(hit.any()):
             return None, None

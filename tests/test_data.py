@@ -6,7 +6,7 @@ import torch
 
 from sklstm import SequenceWindower
 from sklstm._data import BatchIterator, SequenceDataset
-from sklstm._sequences import read_array
+from sklstm._sequences import read_array, read_ragged
 
 rng = np.random.default_rng(0)
 
@@ -40,6 +40,28 @@ def test_batches_equal_the_plain_gather(X, index):
     np.testing.assert_array_equal(y.numpy(), chosen)
 
 
+@pytest.mark.parametrize("index", [[3, 0, 7, 7, 1], [2, 9], slice(2, 11)])
+def test_ragged_batches_equal_the_plain_gather(index):
+    """A ragged list: every sample has its own start and length."""
+    X = [rng.normal(size=(n, 2)) for n in (4, 7, 2, 7, 5, 1, 6, 3, 7, 2, 5, 4)]
+    data = SequenceDataset(read_ragged(X), y=np.arange(12))
+    if isinstance(index, list):
+        index = torch.tensor(index, dtype=torch.int32)
+    batch, y = data.take(index)
+    chosen = np.arange(12)[index]
+    lengths = np.array([len(X[i]) for i in chosen])
+    assert batch.x.shape == (len(chosen), lengths.max(), 2)
+    if (lengths == lengths.max()).all():
+        assert batch.lengths is None
+    else:
+        np.testing.assert_array_equal(batch.lengths.numpy(), lengths)
+    for row, i in enumerate(chosen):
+        n = len(X[i])
+        np.testing.assert_array_equal(batch.x[row, :n].numpy(), X[i].astype(np.float32))
+        assert not batch.x[row, n:].any()
+    np.testing.assert_array_equal(y.numpy(), chosen)
+
+
 def test_shuffled_order_is_the_seeded_permutation():
     data = SequenceDataset(read_array(rng.normal(size=(50, 4, 1))), y=np.arange(50))
     g = torch.Generator().manual_seed(3)
@@ -69,10 +91,17 @@ def test_data_moves_to_the_device_once_and_batches_stay_there(monkeypatch):
     assert place(data, "meta") is data
 
 
-def test_tail_split_gathers_what_the_whole_dataset_does():
-    X = SequenceWindower(5).fit_transform(rng.normal(size=(25, 2)))
-    data = SequenceDataset(read_array(X), y=np.arange(25.0), weight=np.ones(25))
-    head, tail = data.split_tail(22)  # the head holds padded and grid samples
+@pytest.mark.parametrize("ragged", [False, True], ids=["padded windows", "ragged"])
+def test_tail_split_gathers_what_the_whole_dataset_does(ragged):
+    if ragged:
+        X = [rng.normal(size=(n, 2)) for n in rng.integers(1, 9, size=25)]
+        sequences = read_ragged(X)
+    else:
+        sequences = read_array(
+            SequenceWindower(5).fit_transform(rng.normal(size=(25, 2)))
+        )
+    data = SequenceDataset(sequences, y=np.arange(25.0), weight=np.ones(25))
+    head, tail = data.split_tail(22)  # windows: the head holds padded and grid ones
     for part, offset in ((head, 0), (tail, 3)):
         index = torch.arange(len(part))
         got, y = part.take(index)
