@@ -7,9 +7,12 @@ default thread count, as a user's would. The process first pays its one-off
 costs with a small fit; then the first parallel search starts joblib's workers
 (cold: each imports torch, scikit-learn and skorch), and after it serial and
 parallel searches alternate (warm: the workers exist, as for later searches in a
-session), so that both see the same machine. Run:
+session), so that both see the same machine. ``--serial-threads 1`` runs the
+serial search at one torch thread instead (the parallel one's refit, in this
+process, stays at the default). Run:
 
     .venv/bin/python benchmarks/search.py [--epochs 20] [--repeats 3]
+        [--serial-threads N]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import statistics
 import time
 
 import numpy as np
+import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
@@ -29,7 +33,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--serial-threads",
+        type=int,
+        default=None,
+        help="torch threads for the serial search (default: torch's own)",
+    )
     args = parser.parse_args()
+    default_threads = torch.get_num_threads()
+    serial_threads = args.serial_threads or default_threads
+    print(
+        f"serial search at {serial_threads} torch threads; n_jobs=2 workers at "
+        f"joblib's share, its refit at {default_threads}"
+    )
     X, y = make_windows(np.sin(np.arange(0, 100, 0.1)), 10)
     grid = {"hidden_size": [16, 50], "lr": [1e-3, 3e-3], "num_layers": [1, 2]}
     # n_iter_no_change above max_epochs: every fit runs all its epochs
@@ -39,6 +55,7 @@ def main() -> None:
     clone(est).set_params(max_epochs=1).fit(X[:64], y[:64])  # imports, first calls
 
     def search(n_jobs):
+        torch.set_num_threads(serial_threads if n_jobs == 1 else default_threads)
         start = time.perf_counter()
         fitted = GridSearchCV(est, grid, cv=TimeSeriesSplit(3), n_jobs=n_jobs).fit(X, y)
         return time.perf_counter() - start, fitted.best_params_
