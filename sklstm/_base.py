@@ -31,6 +31,7 @@ from ._data import (
     TailSplit,
     normalised_weights,
     place,
+    to_device,
 )
 from ._heap import heap_pad
 from ._network import LSTMNetwork, attention_weights, autocast
@@ -503,8 +504,8 @@ class _BaseLSTM(BaseEstimator):
         pad = _cpu_pad(device) if len(batches) > 1 else nullcontext()
         with pad, torch.inference_mode(), autocast(device, dtype):
             for batch, _ in batches:
-                lengths = None if batch.lengths is None else batch.lengths.to(device)
-                outputs.append(fn(module, batch.x.to(device), lengths).float())
+                lengths = to_device(batch.lengths, device)
+                outputs.append(fn(module, to_device(batch.x, device), lengths).float())
         # read back once every batch is queued: a GPU never waits for the host
         # between batches (on the CPU, .cpu() returns the tensor itself)
         return [out.cpu() for out in outputs]

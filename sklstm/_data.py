@@ -139,7 +139,7 @@ class SequenceDataset(torch.utils.data.Dataset):
             return Batch(self.windows[index].float(), None, weight), y
         steps = int(lengths.max())  # steps that are padding in every sample
         padded = bool((lengths < steps).any())
-        starts, lengths = torch.stack([starts, lengths]).to(self.device)
+        starts, lengths = to_device(torch.stack([starts, lengths]), self.device)
         offsets = torch.arange(steps, device=self.device)  # cost time only
         pad = offsets >= lengths[:, None] if padded else None
         if not padded:
@@ -190,6 +190,24 @@ class SequenceDataset(torch.utils.data.Dataset):
         )
 
 
+def to_device(tensor: torch.Tensor | None, device) -> torch.Tensor | None:
+    """``tensor`` on ``device``; None stays None.
+
+    A CPU tensor bound for a GPU travels from pinned memory without blocking.
+    torch's blocking copy to a GPU synchronises the stream first (its
+    ``memcpy_and_sync``): the host would wait for every step already queued, so
+    a copy per batch would keep it from queueing the next batch while the GPU
+    runs this one. The stream orders the copy before the kernels that read it,
+    and torch's pinned-memory cache keeps the source until the copy is done.
+    """
+    if tensor is None:
+        return None
+    device = torch.device(device)
+    if device.type == "cuda" and tensor.device.type == "cpu":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 def _sub_patch(patch, a: int, b: int):
     """The part of ``patch`` for samples ``a`` to ``b - 1``, renumbered from 0."""
     if patch is None:
@@ -226,21 +244,21 @@ class BatchIterator:
         return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self):
-        n = len(self.dataset)
+        n, device = len(self.dataset), self.dataset.device
         host_order = order = None
         if self.shuffle:
             # computed on the CPU; on a GPU a stored order travels once an epoch,
             # a computed one batch by batch (never waiting for the device)
             host_order = epoch_order(n, self.generator, "cpu")
             if isinstance(host_order, torch.Tensor):
-                order = host_order.to(self.dataset.device)
+                order = to_device(host_order, device)
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             if host_order is None:
                 yield self.dataset.take(slice(start, stop))
                 continue
             host = host_order[start:stop]
-            index = host.to(self.dataset.device) if order is None else order[start:stop]
+            index = to_device(host, device) if order is None else order[start:stop]
             yield self.dataset.take(index, host)
 
 

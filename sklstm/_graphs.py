@@ -35,6 +35,8 @@ import warnings
 import torch
 from torch import nn
 
+from ._data import to_device
+
 WARMUP = 3  # full batches run as usual before the step is recorded
 # Whether data with padded samples may use a graph (for their full, unpadded
 # batches). Off until a GPU run confirms the fix of the mismatch they showed
@@ -115,8 +117,8 @@ class StepGraph:
         if self.graph is None:
             self._record(batch)
         for static, value in zip(self.inputs, _tensors(batch), strict=True):
-            if static is not None:
-                static.copy_(value)
+            if static is not None:  # data left on the host travel without a wait
+                static.copy_(to_device(value, static.device))
         self.graph.replay()
         for p, grad in zip(self.params, self.grads, strict=True):
             p.grad = grad  # an eager step in between may have set its own

@@ -15,6 +15,7 @@ from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 from skorch.utils import TeeGenerator
 
 from . import _graphs
+from ._data import to_device
 from ._graphs import StepGraph, _NotRecorded, graphable
 from ._network import autocast
 
@@ -141,19 +142,19 @@ class SequenceNet(NeuralNet):
         self.history.record(prefix + "_batch_count", batch_count)
 
     def infer(self, x, **fit_params):
-        lengths = None if x.lengths is None else x.lengths.to(self.device)
+        lengths = to_device(x.lengths, self.device)
         # autocast's cache of cast weights cannot live in a CUDA graph
         with autocast(self.device, self.autocast, cache=self._step_graph is None):
-            out = self.module_(x.x.to(self.device), lengths)
+            out = self.module_(to_device(x.x, self.device), lengths)
         return out.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = self.criterion_(y_pred, y_true.to(self.device))
+        loss = self.criterion_(y_pred, to_device(y_true, self.device))
         if X is None or X.weight is None:
             return loss.mean()  # every sample has as many outputs: one mean
         if loss.ndim > 1:  # several outputs: average them per sample
             loss = loss.flatten(1).mean(dim=1)
-        return (loss * X.weight.to(self.device)).mean()
+        return (loss * to_device(X.weight, self.device)).mean()
 
 
 class Monitor(Callback):

@@ -141,3 +141,72 @@ def test_padded_batches_on_a_device_are_shaped_on_the_host(monkeypatch, exact_li
         assert got.x.shape == want.x.shape  # padded to the batch's longest sample
         assert (got.lengths is None) == (want.lengths is None)
         assert got.lengths is None or got.lengths.device.type == "meta"
+
+
+def test_cpu_tensors_go_to_a_gpu_from_pinned_memory_without_waiting(monkeypatch):
+    """torch's blocking copy to a GPU synchronises the stream, so to_device pins
+    a CPU tensor and copies it with non_blocking=True. The GPU is stood in for:
+    pinning and the copy are recorded, and the tensor stays where it is."""
+    from sklstm._data import to_device
+
+    calls = []
+    real_to = torch.Tensor.to
+
+    def pin(tensor):
+        calls.append("pin")
+        return tensor
+
+    def to(tensor, *args, **kwargs):
+        target = args[0] if args else kwargs.get("device")
+        if isinstance(target, (str, torch.device)) and "cuda" in str(target):
+            calls.append(("to", str(target), kwargs))
+            return tensor
+        return real_to(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "pin_memory", pin)
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    t = torch.arange(4)
+    assert to_device(t, "cuda:0") is t
+    assert calls == ["pin", ("to", "cuda:0", {"non_blocking": True})]
+    calls.clear()
+    assert to_device(None, "cuda") is None
+    assert to_device(t, "cpu") is t and calls == []
+
+
+@pytest.mark.parametrize("exact_limit", [None, 10], ids=["stored", "computed"])
+def test_batches_reach_the_device_only_through_to_device(monkeypatch, exact_limit):
+    """Per-batch copies from the host (a batch's padding, a computed epoch order)
+    go through to_device, which does not make the host wait for a GPU; run on
+    torch's meta device, where any copy that bypassed it is caught."""
+    from sklstm import _data, _shuffle
+    from sklstm._sequences import read_ragged
+
+    if exact_limit is not None:
+        monkeypatch.setattr(_shuffle, "EXACT_LIMIT", exact_limit)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (10**9, 10**9))
+    X = [rng.normal(size=(n, 2)) for n in rng.integers(3, 12, size=40)]
+    moved = _data.place(SequenceDataset(read_ragged(X), y=np.arange(40)), "meta")
+    inside, bypassed = [], []
+    through = _data.to_device
+
+    def counted(tensor, device):
+        inside.append(tensor)
+        try:
+            return through(tensor, device)
+        finally:
+            inside.pop()
+
+    real_to = torch.Tensor.to
+
+    def to(tensor, *args, **kwargs):
+        out = real_to(tensor, *args, **kwargs)
+        if tensor.device.type == "cpu" and out.device.type != "cpu" and not inside:
+            bypassed.append(tuple(tensor.shape))
+        return out
+
+    monkeypatch.setattr(_data, "to_device", counted)
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    g = torch.Generator().manual_seed(1)
+    batches = list(BatchIterator(moved, 8, shuffle=True, generator=g))
+    assert len(batches) == 5 and all(b.lengths is not None for b, _ in batches)
+    assert bypassed == []
