@@ -199,12 +199,17 @@ def to_device(tensor: torch.Tensor | None, device) -> torch.Tensor | None:
     a copy per batch would keep it from queueing the next batch while the GPU
     runs this one. The stream orders the copy before the kernels that read it,
     and torch's pinned-memory cache keeps the source until the copy is done.
+    Where memory cannot be pinned, the tensor is copied the ordinary way.
     """
     if tensor is None:
         return None
     device = torch.device(device)
     if device.type == "cuda" and tensor.device.type == "cpu":
-        return tensor.pin_memory().to(device, non_blocking=True)
+        try:
+            pinned = tensor.pin_memory()
+        except RuntimeError:
+            return tensor.to(device)
+        return pinned.to(device, non_blocking=True)
     return tensor.to(device)
 
 

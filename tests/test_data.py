@@ -172,6 +172,13 @@ def test_cpu_tensors_go_to_a_gpu_from_pinned_memory_without_waiting(monkeypatch)
     assert to_device(None, "cuda") is None
     assert to_device(t, "cpu") is t and calls == []
 
+    def cannot_pin(tensor):
+        raise RuntimeError("out of pinned memory")
+
+    monkeypatch.setattr(torch.Tensor, "pin_memory", cannot_pin)
+    assert to_device(t, "cuda:0") is t  # the ordinary, blocking copy
+    assert calls == [("to", "cuda:0", {})]
+
 
 @pytest.mark.parametrize("exact_limit", [None, 10], ids=["stored", "computed"])
 def test_batches_reach_the_device_only_through_to_device(monkeypatch, exact_limit):
