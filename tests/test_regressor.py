@@ -416,7 +416,7 @@ def test_predict_leaves_a_placed_evaluating_module_alone(small_regression, monke
         monkeypatch.setattr(est.module_, name, counted(name))
     np.testing.assert_array_equal(est.predict(X), expected)
     assert calls == []
-    est.module_.lstm.train()  # a submodule left training: dropout would act
+    est.module_.dropout.train()  # a submodule left training: its dropout would act
     np.testing.assert_array_equal(est.predict(X), expected)
     assert calls == ["train"] and not any(m.training for m in est.module_.modules())
 
