@@ -64,11 +64,17 @@ class SequenceDataset(torch.utils.data.Dataset):
         self.weight = None if weight is None else torch.as_tensor(weight)
         self._set_windows()
 
+    @property
+    def ragged(self) -> bool:
+        """Whether every sample has its own start and length (a list of
+        sequences), so that none is on the grid."""
+        return self.patch is not None and len(self.patch[0]) == self.n
+
     def _set_windows(self):
         # grid samples are one strided view of the table: a batch of them is a
         # single gather, as in a hand-written loop
         self.windows = None
-        if self.patch is None or len(self.patch[0]) < self.n:
+        if not self.ragged:
             c = self.table.shape[1]
             self.windows = self.table.as_strided(
                 (self.n, self.steps, c), (self.stride * c, c, 1), self.first * c
@@ -156,7 +162,7 @@ class SequenceDataset(torch.utils.data.Dataset):
     def _bounds(self, patch, index):
         """Start row and length of the samples at ``index`` (on ``patch``'s
         device), or ``(None, None)`` when all are on the grid."""
-        if len(patch[0]) == self.n:  # every sample has its own (a ragged list)
+        if self.ragged:
             return patch[1][index].long(), patch[2][index].long()
         pos, hit = lookup(patch[0], index)
         if not bool(hit.any()):
