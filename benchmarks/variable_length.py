@@ -2,9 +2,12 @@
 
 Same padded size (n sequences x 200 steps x 8 channels), same network; the
 variable-length set has lengths drawn from 20 to 200 and NaN padding after
-them. The target is at most 1.3x. Run:
+them. Fixed and variable fits alternate, ``--repeats`` pairs of each
+direction, and the ratio is the median of the pairs' ratios (the machine is
+noisy: one fit alone once took 1.4x its pair's time). The target is at most
+1.3x. Run:
 
-    .venv/bin/python benchmarks/variable_length.py
+    .venv/bin/python benchmarks/variable_length.py [--repeats 3]
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
@@ -74,12 +78,21 @@ def main() -> None:
     print(f"{args.samples} sequences x {steps} steps x {channels} channels, hidden 64")
     print(f"lengths {lengths.min()}-{lengths.max()} (mean {lengths.mean():.0f})")
     for bidirectional in (False, True):
-        t_fixed = epoch_seconds(fixed, y, bidirectional, args.epochs)
-        t_var = epoch_seconds(variable, y, bidirectional, args.epochs)
+        pairs = [
+            (
+                epoch_seconds(fixed, y, bidirectional, args.epochs),
+                epoch_seconds(variable, y, bidirectional, args.epochs),
+            )
+            for _ in range(args.repeats)
+        ]
+        t_fixed = statistics.median(f for f, _ in pairs)
+        t_var = statistics.median(v for _, v in pairs)
+        ratios = [v / f for f, v in pairs]
         name = "bidirectional " if bidirectional else "unidirectional"
         print(
             f"{name}: fixed {t_fixed:.2f} s/epoch, variable {t_var:.2f} s/epoch, "
-            f"ratio {t_var / t_fixed:.2f}x"
+            f"ratio {statistics.median(ratios):.2f}x (median of {args.repeats} "
+            f"pairs; {min(ratios):.2f}-{max(ratios):.2f}x)"
         )
     print(
         "for reference, pack_padded_sequence in a bare bidirectional nn.LSTM: "

@@ -27,8 +27,11 @@ def test_windows_benchmark_smoke():
 
 
 def test_variable_length_benchmark_smoke():
-    out = _run("variable_length.py", "--samples", "40", "--epochs", "1")
+    out = _run(
+        "variable_length.py", "--samples", "40", "--epochs", "1", "--repeats", "2"
+    )
     assert out.count("ratio") == 2
+    assert out.count("median of 2 pairs") == 2
 
 
 def test_vs_torch_benchmark_smoke():
