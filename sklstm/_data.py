@@ -145,7 +145,8 @@ class SequenceDataset(torch.utils.data.Dataset):
             return Batch(self.windows[index].float(), None, weight), y
         steps = int(lengths.max())  # steps that are padding in every sample
         padded = bool((lengths < steps).any())
-        starts, lengths = to_device(torch.stack([starts, lengths]), self.device)
+        if starts.device != self.device:  # bounds found on the host: one copy
+            starts, lengths = to_device(torch.stack([starts, lengths]), self.device)
         offsets = torch.arange(steps, device=self.device)  # cost time only
         pad = offsets >= lengths[:, None] if padded else None
         if not padded:
