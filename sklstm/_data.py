@@ -263,6 +263,13 @@ class BatchIterator:
             # a computed one batch by batch (never waiting for the device)
             host_order = epoch_order(n, self.generator, "cpu")
             if isinstance(host_order, torch.Tensor):
+                if _lengths_vary(self.dataset):
+                    host_order = by_length(
+                        host_order,
+                        self.dataset.host_patch[2],
+                        self.batch_size,
+                        self.generator,
+                    )
                 order = to_device(host_order, device)
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
@@ -274,6 +281,37 @@ class BatchIterator:
             yield self.dataset.take(index, host)
 
 
+BUCKET = 16  # batches whose samples are sorted by length together
+
+
+def _lengths_vary(dataset) -> bool:
+    """Whether the samples differ in length (then batches group by length)."""
+    if not getattr(dataset, "ragged", False):
+        return False
+    lengths = dataset.host_patch[2]
+    return bool(lengths.min() != lengths.max())
+
+
+def by_length(order, lengths, batch_size: int, generator) -> torch.Tensor:
+    """A shuffled order regrouped so that each batch holds sequences of similar
+    length: every run of BUCKET batches is sorted by length and cut into
+    batches, which are then shuffled (a partial batch stays last). A batch is
+    padded to its longest sequence, so this spares most of the padding of
+    sequences whose lengths vary widely, at the same randomness of content."""
+    n = len(order)
+    span = batch_size * BUCKET
+    keys = lengths[order.long()]
+    parts = [
+        order[a : a + span][torch.argsort(keys[a : a + span], stable=True)]
+        for a in range(0, n, span)
+    ]
+    grouped = torch.cat(parts)
+    full = n // batch_size
+    shuffled = torch.randperm(full, generator=generator)
+    batches = grouped[: full * batch_size].view(full, batch_size)[shuffled]
+    return torch.cat([batches.reshape(-1), grouped[full * batch_size :]])
+
+
 class TailSplit:
     """skorch ``train_split`` that validates on the last ``fraction`` of samples.
 
@@ -281,12 +319,13 @@ class TailSplit:
     data; skorch's default ``ValidSplit`` would take the oldest fold instead.
     """
 
-    def __init__(self, fraction: float):
+    def __init__(self, fraction: float, n_tail: int | None = None):
         self.fraction = fraction
+        self.n_tail = n_tail  # a size set by whoever ordered the samples
 
     def __call__(self, dataset, y=None, **kwargs):
         n = len(dataset)
-        n_tail = math.ceil(self.fraction * n)
+        n_tail = self.n_tail or math.ceil(self.fraction * n)
         if n_tail < 1 or n - n_tail < 1:
             raise ValueError(
                 f"early_stopping needs at least one training and one validation "

@@ -16,6 +16,30 @@ def valid_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.arange(steps, device=lengths.device) < lengths.unsqueeze(1)
 
 
+def window_counts(lengths, steps: int, k: int, device) -> torch.Tensor:
+    """Valid steps in each window of ``k`` steps, ``(batch, windows)``, for
+    sequences of ``lengths`` (None: all ``steps`` long)."""
+    starts = torch.arange(0, steps, k, device=device)
+    if lengths is None:
+        return (steps - starts).clamp(max=k).unsqueeze(0)
+    return (lengths.to(device).unsqueeze(1) - starts).clamp(min=0, max=k)
+
+
+def average_windows(x: torch.Tensor, lengths, k: int):
+    """Each run of ``k`` steps of ``(batch, steps, features)`` averaged over its
+    valid steps (padding must be zero), and the new lengths: a sequence read
+    ``k`` times more coarsely. ``k=1`` returns the input."""
+    if k == 1:
+        return x, lengths
+    batch, steps, features = x.shape
+    windows = -(-steps // k)
+    x = nn.functional.pad(x, (0, 0, 0, windows * k - steps))
+    counts = window_counts(lengths, steps, k, x.device)
+    total = x.view(batch, windows, k, features).sum(dim=2)
+    out = total / counts.clamp(min=1).unsqueeze(-1).to(x.dtype)
+    return out, None if lengths is None else -(-lengths // k)
+
+
 class TokenEmbedding(nn.Module):
     """Token ids (the one channel of the input, 0 = padding) to vectors."""
 
@@ -53,22 +77,34 @@ class BatchNorm2d(_LoneValueSafe, nn.BatchNorm2d):
 class TimeConv(nn.Module):
     """Conv1d [+ BatchNorm] + ReLU layers over time that keep the number of steps.
 
-    Padding steps are zeroed after every layer, so a sequence's valid steps see
-    zeros beyond its end whatever the batch holds, as they would alone. Batch
-    norm takes its statistics over the valid steps only.
+    ``kernel_size`` is one size for every layer or one per layer. With
+    ``squeeze_excite``, a squeeze-and-excite block (Hu et al., 2018) follows
+    every layer but the last, as in MLSTM-FCN. Padding steps are zeroed after
+    every layer, so a sequence's valid steps see zeros beyond its end whatever
+    the batch holds, as they would alone. Batch norm and the squeeze take their
+    statistics over the valid steps only.
     """
 
     def __init__(
-        self, in_features: int, channels, kernel_size: int, batch_norm: bool = False
+        self,
+        in_features: int,
+        channels,
+        kernel_size,
+        batch_norm: bool = False,
+        squeeze_excite: bool = False,
     ) -> None:
         super().__init__()
         sizes = [in_features, *channels]
+        kernels = _per_layer(kernel_size, len(channels))
         self.convs = nn.ModuleList(
-            nn.Conv1d(a, b, kernel_size, padding=kernel_size // 2)
-            for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+            nn.Conv1d(a, b, k, padding=k // 2)
+            for a, b, k in zip(sizes[:-1], sizes[1:], kernels, strict=True)
         )
         self.norms = nn.ModuleList(
             BatchNorm1d(b) for b in (sizes[1:] if batch_norm else ())
+        )
+        self.excite = nn.ModuleList(
+            SqueezeExcite(b) for b in (sizes[1:-1] if squeeze_excite else ())
         )
         self.out_features = sizes[-1]
 
@@ -83,16 +119,173 @@ class TimeConv(nn.Module):
             h = torch.relu(h)
             if valid is not None:
                 h = h.masked_fill(~valid.unsqueeze(1), 0.0)
+            if i < len(self.excite):
+                h = self.excite[i](h, lengths)
         return h.transpose(1, 2)
 
     @staticmethod
     def _normalise(norm, h: torch.Tensor, valid) -> torch.Tensor:
         if valid is None:
             return norm(h)
-        steps_first = h.transpose(1, 2)  # (batch, steps, channels)
-        out = torch.zeros_like(steps_first)
-        out[valid] = norm(steps_first[valid])  # the valid steps' (n, channels)
-        return out.transpose(1, 2)
+        return masked_batch_norm(norm, h, valid)
+
+
+def masked_batch_norm(norm: nn.BatchNorm1d, h: torch.Tensor, valid) -> torch.Tensor:
+    """``norm`` applied to ``(batch, channels, steps)`` as if to its valid steps
+    alone: in training, the statistics (and the running ones) come from the
+    steps where ``valid`` ``(batch, steps)`` is True, computed with masked sums
+    rather than by gathering those steps. Padding steps come out as garbage
+    for the caller to zero."""
+    mask = valid.unsqueeze(1).to(h.dtype)
+    count = mask.sum()
+    if not norm.training or count <= 1:  # a lone value has no spread
+        return nn.functional.batch_norm(
+            h, norm.running_mean, norm.running_var, norm.weight, norm.bias,
+            False, 0.0, norm.eps,
+        )  # fmt: skip
+    mean = (h * mask).sum(dim=(0, 2)) / count
+    centred = (h - mean[None, :, None]) * mask
+    var = (centred**2).sum(dim=(0, 2)) / count
+    if norm.track_running_stats:
+        with torch.no_grad():
+            norm.num_batches_tracked += 1
+            factor = norm.momentum
+            if factor is None:  # a cumulative average
+                factor = 1.0 / float(norm.num_batches_tracked)
+            unbiased = var * count / (count - 1)
+            norm.running_mean.lerp_(mean.detach(), factor)
+            norm.running_var.lerp_(unbiased.detach(), factor)
+    scale = torch.rsqrt(var + norm.eps)
+    if norm.affine:
+        shift = norm.bias - mean * scale * norm.weight
+        scale = scale * norm.weight
+    else:
+        shift = -mean * scale
+    return h * scale[None, :, None] + shift[None, :, None]
+
+
+def _per_layer(kernel_size, layers: int) -> tuple[int, ...]:
+    """One kernel size per layer from an int or a sequence of them."""
+    if isinstance(kernel_size, int):
+        return (kernel_size,) * layers
+    kernels = tuple(int(k) for k in kernel_size)
+    if len(kernels) != layers:
+        raise ValueError(
+            f"{len(kernels)} kernel sizes {kernels} for {layers} convolution layers"
+        )
+    return kernels
+
+
+def time_mean(h: torch.Tensor, lengths=None) -> torch.Tensor:
+    """Mean over the valid steps of ``(batch, channels, steps)``: ``(batch,
+    channels)``. Padding steps must be zero."""
+    if lengths is None:
+        return h.mean(dim=2)
+    return h.sum(dim=2) / lengths.to(h.device, h.dtype).unsqueeze(1)
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excite over channels: each channel of ``(batch, channels,
+    steps)`` is scaled by a gate computed from every channel's mean over the
+    valid steps (reduction 16, as in MLSTM-FCN)."""
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.squeeze = nn.Linear(channels, hidden)
+        self.excite = nn.Linear(hidden, channels)
+
+    def forward(self, h: torch.Tensor, lengths=None) -> torch.Tensor:
+        gate = torch.relu(self.squeeze(time_mean(h, lengths)))
+        return h * torch.sigmoid(self.excite(gate)).unsqueeze(2)
+
+
+class FCNBranch(nn.Module):
+    """The fully convolutional branch of LSTM-FCN (Karim et al., 2018):
+    Conv1d + BatchNorm + ReLU blocks (squeeze-and-excite between them in
+    MLSTM-FCN) and global average pooling over the valid steps, to one
+    vector per sequence."""
+
+    def __init__(
+        self, in_features: int, channels, kernel_sizes, squeeze_excite: bool = False
+    ) -> None:
+        super().__init__()
+        self.convs = TimeConv(
+            in_features, channels, kernel_sizes, True, squeeze_excite=squeeze_excite
+        )
+        self.out_features = self.convs.out_features
+
+    def forward(self, x: torch.Tensor, lengths=None) -> torch.Tensor:
+        return time_mean(self.convs(x, lengths).transpose(1, 2), lengths)
+
+
+class InputScaling(nn.Module):
+    """Standardise each input channel: first with a mean and scale learned in
+    ``fit`` (``loc`` and ``scale``, buffers), then, for the channels flagged in
+    ``per_sequence``, over each sequence's own valid steps (zero mean, unit
+    variance: the z-normalisation of the time-series archives, RevIN's instance
+    normalisation). Padding steps stay zero.
+
+    ``forward`` returns the scaled input and each sequence's per-channel mean
+    and spread (of the globally scaled values; 0 and 1 for other channels), so
+    that an output can be put back on its sequence's level.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        per_sequence=(),
+        eps: float = 1e-5,
+        both: bool = False,
+        anchor: str = "mean",
+    ) -> None:
+        super().__init__()
+        # anchor "last": a sequence is read relative to its last valid value
+        # (its spread still the standard deviation), so that the level it
+        # ended at, not its mean, is the zero a trend continues from
+        self.anchor = anchor
+        # both: the per-sequence channels come out twice, scaled globally and
+        # per sequence, the latter after all the channels
+        self.both = bool(both and per_sequence)
+        self.out_features = channels + (len(per_sequence) if self.both else 0)
+        self.register_buffer("loc", torch.zeros(channels))
+        self.register_buffer("scale", torch.ones(channels))
+        flags = torch.zeros(channels, dtype=torch.bool)
+        flags[list(per_sequence)] = True
+        self.register_buffer("per_sequence", flags)
+        self.eps = eps
+        self.any_per_sequence = bool(flags.any())
+
+    def forward(self, x: torch.Tensor, lengths=None):
+        x = (x - self.loc) / self.scale
+        valid = None
+        if lengths is not None:
+            valid = valid_mask(lengths.to(x.device), x.shape[1]).unsqueeze(-1)
+            x = x.masked_fill(~valid, 0.0)
+        if not self.any_per_sequence:
+            return x, None
+        n = x.shape[1] if lengths is None else lengths.to(x.device, x.dtype)[:, None]
+        mean = x.sum(dim=1) / n
+        centred = x - mean.unsqueeze(1)
+        if valid is not None:
+            centred = centred.masked_fill(~valid, 0.0)
+        spread = torch.sqrt((centred**2).sum(dim=1) / n + self.eps)
+        if getattr(self, "anchor", "mean") == "last":
+            if lengths is None:
+                mean = x[:, -1]
+            else:
+                rows = torch.arange(x.shape[0], device=x.device)
+                mean = x[rows, lengths.to(x.device) - 1]
+            centred = x - mean.unsqueeze(1)
+            if valid is not None:
+                centred = centred.masked_fill(~valid, 0.0)
+        keep = ~self.per_sequence
+        mean = mean.masked_fill(keep, 0.0)
+        spread = spread.masked_fill(keep, 1.0)
+        scaled = torch.where(self.per_sequence, centred / spread.unsqueeze(1), x)
+        if self.both:
+            scaled = torch.cat([x, scaled[:, :, self.per_sequence]], dim=2)
+        return scaled, (mean, spread)
 
 
 class FrameEncoder(nn.Module):

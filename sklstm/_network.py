@@ -11,17 +11,22 @@ from torch.func import functional_call
 
 from ._layers import (
     AdditiveAttention,
+    FCNBranch,
     FrameEncoder,
+    InputScaling,
     TimeConv,
     TokenEmbedding,
+    average_windows,
     valid_mask,
+    window_counts,
 )
 
 POOLINGS = ("last", "mean", "max", "attention")
 
 
 class LSTMNetwork(nn.Module):
-    """LSTM layers, a pooling over time and a linear head.
+    """LSTM layers, a pooling over time and a linear head; optionally a fully
+    convolutional branch beside the LSTM (LSTM-FCN) and input scaling.
 
     Sequences arrive left-aligned: the valid steps of sample ``i`` are
     ``x[i, :lengths[i]]`` and whatever follows is padding. ``lengths=None`` means
@@ -55,6 +60,34 @@ class LSTMNetwork(nn.Module):
         Input steps are token ids (0 = padding), embedded before the rest.
     init : {"pytorch", "keras"}
         Initial weights: torch's defaults, or Keras's (see :func:`keras_init`).
+    fcn_channels : sequence of int
+        A fully convolutional branch in parallel with the LSTM (Conv1d +
+        BatchNorm + ReLU blocks of these channels, global average pooling),
+        its features joined to the LSTM's before the head: LSTM-FCN. Empty:
+        none.
+    fcn_kernel_sizes : sequence of int
+        One kernel size per FCN block.
+    squeeze_excite : bool
+        Squeeze-and-excite blocks between the FCN blocks (MLSTM-FCN).
+    input_scaling : bool
+        Standardise the input channels first (:class:`InputScaling`; its
+        ``loc`` and ``scale`` buffers are set by whoever trains the network).
+    per_sequence : sequence of int
+        Input channels also standardised over each sequence's own steps.
+    target_channels : sequence of int or None
+        One input channel per output, or None: output ``j`` is read relative to
+        its channel's per-sequence mean and spread (RevIN), so the head
+        predicts the shape and the level comes from the input.
+    both_scalings : bool
+        The channels in ``per_sequence`` reach the layers twice: standardised
+        globally and over their own sequence.
+    anchor : {"mean", "last"}
+        Per-sequence scaling centres each sequence on its mean, or on its last
+        valid value (what a forecast continues from).
+    downsample : int
+        The LSTM reads each run of this many steps averaged into one (the
+        convolutional branch reads every step): long sequences cost the LSTM
+        that many times fewer sequential steps.
     """
 
     def __init__(
@@ -74,6 +107,15 @@ class LSTMNetwork(nn.Module):
         vocab_size: int | None = None,
         embedding_dim: int | None = None,
         init: str = "pytorch",
+        fcn_channels=(),
+        fcn_kernel_sizes=(8, 5, 3),
+        squeeze_excite: bool = False,
+        input_scaling: bool = False,
+        per_sequence=(),
+        target_channels=None,
+        downsample: int = 1,
+        both_scalings: bool = False,
+        anchor: str = "mean",
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
@@ -81,6 +123,21 @@ class LSTMNetwork(nn.Module):
         self.hidden_size = hidden_size
         self.bidirectional = bidirectional
         self.pooling = pooling
+        self.downsample = int(downsample)
+        self.scaling = None
+        if input_scaling:
+            self.scaling = InputScaling(
+                input_size, per_sequence, both=both_scalings, anchor=anchor
+            )
+            input_size = self.scaling.out_features
+        self.target_channels = None
+        if target_channels is not None:
+            if len(target_channels) != output_size:
+                raise ValueError(
+                    f"target_channels names {len(target_channels)} channels for "
+                    f"{output_size} outputs"
+                )
+            self.target_channels = [int(c) for c in target_channels]
         # front ends, in the order they apply: embedding, then convolutions
         front = []
         if embedding_dim is not None:
@@ -127,6 +184,12 @@ class LSTMNetwork(nn.Module):
         self.dropout = nn.Dropout(dropout)
         features = hidden_size * (2 if bidirectional else 1)
         self.attention = AdditiveAttention(features) if pooling == "attention" else None
+        self.fcn = None
+        if len(fcn_channels):
+            self.fcn = FCNBranch(
+                input_size, fcn_channels, fcn_kernel_sizes, squeeze_excite
+            )
+            features += self.fcn.out_features
         self.head = nn.Linear(features, output_size)
         if init == "keras":
             keras_init(self)
@@ -135,6 +198,10 @@ class LSTMNetwork(nn.Module):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        for part in ("scaling", "fcn", "target_channels"):  # older sklstm
+            if not hasattr(self, part):
+                setattr(self, part, None)
+        self.__dict__.setdefault("downsample", 1)
         # an older sklstm pickled its shells as plain nn.LSTMs, which move the
         # weights lent to them on a GPU (_LentWeightsLSTM)
         self._single_layers = [
@@ -147,15 +214,42 @@ class LSTMNetwork(nn.Module):
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
-        out = self.encode(x, lengths)
-        return self.head(self.dropout(self.pool(out, lengths)))
+        x, stats = self._scale(x, lengths)
+        x = self._front(x, lengths)
+        coarse, coarse_lengths = average_windows(x, lengths, self.downsample)
+        features = self.pool(self._lstm(coarse, coarse_lengths), coarse_lengths)
+        if self.fcn is not None:
+            features = torch.cat([features, self.fcn(x, lengths)], dim=1)
+        out = self.head(self.dropout(features))
+        if self.target_channels is not None:
+            mean, spread = stats
+            out = out * spread[:, self.target_channels] + mean[:, self.target_channels]
+        return out
 
     def encode(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Per-step outputs of the last LSTM layer, ``(batch, steps, features)``."""
+        """Per-step outputs of the last LSTM layer, ``(batch, steps, features)``
+        (``steps / downsample`` of them, rounded up)."""
+        x, _ = self._scale(x, lengths)
+        coarse, lengths = average_windows(
+            self._front(x, lengths), lengths, self.downsample
+        )
+        return self._lstm(coarse, lengths)
+
+    def _scale(self, x: torch.Tensor, lengths: torch.Tensor | None):
+        if self.scaling is None:
+            return x, None
+        return self.scaling(x, lengths)
+
+    def _front(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         for part in self.front:
             x = part(x, lengths)
+        return x
+
+    def _lstm(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if lengths is not None and self.bidirectional:
             return self._encode_both_ways(x, lengths)
         # A unidirectional layer never looks ahead, so trailing padding cannot
@@ -221,8 +315,25 @@ class LSTMNetwork(nn.Module):
 def attention_weights(
     module: LSTMNetwork, x: torch.Tensor, lengths: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """``(batch, steps)`` attention weights of a ``pooling="attention"`` network."""
-    return module.attention.weights(module.encode(x, lengths), lengths)
+    """``(batch, steps)`` attention weights of a ``pooling="attention"`` network;
+    a downsampled step's weight is shared evenly by the steps it averaged."""
+    k = getattr(module, "downsample", 1)
+    coarse = lengths if lengths is None or k == 1 else -(-lengths // k)
+    weights = module.attention.weights(module.encode(x, lengths), coarse)
+    if k == 1:
+        return weights
+    counts = window_counts(lengths, x.shape[1], k, weights.device)
+    shared = weights / counts.clamp(min=1).to(weights.dtype)
+    return shared.repeat_interleave(k, dim=1)[:, : x.shape[1]].masked_fill(
+        _beyond(lengths, x.shape[1], weights.device), 0.0
+    )
+
+
+def _beyond(lengths, steps: int, device) -> torch.Tensor:
+    """True at padding steps, ``(batch, steps)`` (all False for None)."""
+    if lengths is None:
+        return torch.zeros(1, steps, dtype=torch.bool, device=device)
+    return torch.arange(steps, device=device) >= lengths.to(device).unsqueeze(1)
 
 
 class _LentWeightsLSTM(nn.LSTM):

@@ -11,8 +11,9 @@ import math
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+from skorch.callbacks import Callback, EpochTimer, LRScheduler, PassthroughScoring
 from skorch.utils import TeeGenerator
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from . import _graphs
 from ._data import to_device
@@ -218,6 +219,57 @@ class Monitor(Callback):
             net.module_.load_state_dict(self.best_state_)
 
 
+class PlateauSchedule(LRScheduler):
+    """skorch's ``LRScheduler`` with torch's ``ReduceLROnPlateau``: halve the
+    learning rate when ``monitor`` has not improved by ``threshold`` for
+    ``patience`` epochs, down to ``min_lr``.
+
+    ``state`` (from :meth:`current_state` of an earlier training) resumes the
+    schedule where it stopped, so that one-epoch ``partial_fit`` calls follow
+    the same schedule as one long fit.
+    """
+
+    def __init__(
+        self,
+        monitor="train_loss",
+        patience=5,
+        threshold=1e-4,
+        min_lr=0.0,
+        state=None,
+    ):
+        super().__init__(
+            policy=ReduceLROnPlateau,
+            monitor=monitor,
+            mode="min",
+            factor=0.5,
+            patience=patience,
+            threshold=threshold,
+            threshold_mode="abs",
+            min_lr=min_lr,
+        )
+        self.state = state
+
+    @property
+    def kwargs(self):
+        kwargs = super().kwargs
+        kwargs.pop("state", None)
+        return kwargs
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        if self.state is not None:
+            self.lr_scheduler_.load_state_dict(dict(self.state))
+
+    def current_state(self) -> dict | None:
+        """The schedule's state, to resume it later (plain numbers)."""
+        if self.lr_scheduler_ is None:
+            return None
+        return {
+            k: (list(v) if isinstance(v, (list, tuple)) else v)
+            for k, v in self.lr_scheduler_.state_dict().items()
+        }
+
+
 class ProgressBar(Callback):
     """A tqdm bar over epochs that shows the latest losses."""
 
@@ -263,3 +315,41 @@ def _snapshot(module: torch.nn.Module) -> dict:
 
 def _complete(row) -> bool:
     return "train_loss" in row and "dur" in row
+
+
+@torch.no_grad()
+def refresh_batch_norm(module: torch.nn.Module, dataset, batch_size: int) -> None:
+    """Set every batch norm's running statistics to those of the trained
+    network over ``dataset``: one pass in order, batch norms in training mode
+    with a cumulative average, the rest (dropout) evaluating.
+
+    During training the running averages trail weights that kept changing and
+    weigh the last, often small, batch of every epoch as much as a full one: on
+    a few dozen samples the network then predicts worse than it trained (seen
+    on GunPoint: train loss 0.12, accuracy 0.7 on its own training samples).
+    """
+    from ._data import BatchIterator
+
+    norms = [
+        m
+        for m in module.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._NormBase)
+    ]
+    if not norms:
+        return
+    was_training = module.training
+    module.eval()
+    saved = []
+    for norm in norms:
+        saved.append(norm.momentum)
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the pass
+        norm.train()
+    device = next(module.parameters()).device
+    try:
+        for batch, _ in BatchIterator(dataset, batch_size=batch_size):
+            module(to_device(batch.x, device), to_device(batch.lengths, device))
+    finally:
+        for norm, momentum in zip(norms, saved, strict=True):
+            norm.momentum = momentum
+        module.train(was_training)

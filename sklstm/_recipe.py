@@ -1,0 +1,112 @@
+"""The training recipe's data-dependent parts: the epoch budget, the early-stopping
+split and the input scaling's statistics. Plain numpy; no torch, no skorch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# The budget of ``max_epochs="auto"``: about STEPS optimiser steps, but no more
+# epochs than WORK / sqrt(N) for N time steps an epoch (samples times their
+# mean length), so that the time of a fit grows as the square root of the
+# data's size (about 10 s for 100 x 100 steps, a minute for 1,000 x 500, on two
+# cores); and between MIN_EPOCHS and MAX_EPOCHS.
+STEPS = 1500
+WORK = 15_000
+MIN_EPOCHS = 10
+MAX_EPOCHS = 1000
+
+# the convolutional branch of ``fcn_channels="auto"``: LSTM-FCN's three blocks
+# at half their width (128, 256, 128), which costs a quarter of the arithmetic
+AUTO_FCN = (64, 128, 64)
+
+# with a convolutional branch reading every step, ``downsample="auto"`` lets
+# the LSTM read at most this many (averaged) steps
+LSTM_STEPS = 128
+
+# the plateau schedule lowers the learning rate to this share of ``lr`` at most
+MIN_LR_FRACTION = 0.01
+
+
+def auto_epochs(n_samples: int, mean_steps: float, batch_size: int) -> int:
+    """Epochs of the adaptive budget for ``n_samples`` sequences of
+    ``mean_steps`` steps on average."""
+    batches = math.ceil(n_samples / batch_size)
+    epochs = math.ceil(STEPS / batches)
+    epochs = min(epochs, int(WORK / math.sqrt(max(1.0, n_samples * mean_steps))))
+    return int(min(max(epochs, MIN_EPOCHS), MAX_EPOCHS))
+
+
+def validation_last(
+    groups, fraction: float, how: str, seed: int
+) -> tuple[np.ndarray, int]:
+    """An order of the samples that puts a validation set of ``fraction`` of
+    them last, the training samples first in their own order, and the size of
+    that validation set.
+
+    ``how="stratified"`` takes the share from every class of ``groups`` (each
+    class with two samples or more gives at least one), ``"shuffle"`` a random
+    share; both drawn from ``seed``.
+    """
+    groups = np.asarray(groups)
+    n = len(groups)  # groups: class labels, or any array of n for no classes
+    rng = np.random.default_rng(seed)
+    if how == "stratified":
+        chosen = []
+        for label in np.unique(groups):
+            members = np.flatnonzero(groups == label)
+            if len(members) < 2:
+                continue  # a lone sample of its class stays in training
+            k = min(len(members) - 1, max(1, round(fraction * len(members))))
+            chosen.append(rng.choice(members, size=k, replace=False))
+        valid = np.sort(np.concatenate(chosen)) if chosen else np.array([], int)
+    else:
+        k = math.ceil(fraction * n)
+        valid = np.sort(rng.choice(n, size=min(k, n), replace=False))
+    if len(valid) < 1 or len(valid) >= n:
+        raise ValueError(
+            f"early_stopping needs at least one training and one validation "
+            f"sample; validation_fraction={fraction} of {n} samples "
+            f"(validation_split={how!r}) leaves {n - len(valid)} for training and "
+            f"{len(valid)} for validation."
+        )
+    train = np.setdiff1d(np.arange(n), valid)
+    return np.concatenate([train, valid]), len(valid)
+
+
+CHUNK = 8192  # samples whose bounds are read at once
+
+
+def channel_statistics(sequences, weight=None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread (float32) of each channel over every valid step of every
+    sample of ``sequences``, a sample's steps weighted by its ``weight`` (so
+    that weight 2 counts as the sample twice); a spread of 0 becomes 1.
+
+    Windows share the rows of their table, so the sums come from running sums
+    of the table (one pass, no window copied), about a rough centre to keep
+    the variance exact for values far from zero.
+    """
+    table = sequences.table
+    n = sequences.n
+    weight = np.ones(n) if weight is None else np.asarray(weight, float)
+    centre = np.nan_to_num(np.nanmean(table, axis=0, dtype=np.float64))
+    rows = table.astype(np.float64)  # the one copy of the table; then in place
+    rows -= centre
+    np.nan_to_num(rows, copy=False)  # padding rows: 0
+    first = np.zeros((len(rows) + 1, rows.shape[1]))
+    second = np.zeros_like(first)
+    np.cumsum(rows, axis=0, out=first[1:])
+    np.cumsum(np.square(rows, out=rows), axis=0, out=second[1:])
+    del rows
+    total, mean, square = 0.0, 0.0, 0.0
+    for a in range(0, n, CHUNK):  # the samples' bounds a slice at a time
+        starts, lengths = sequences.bounds(np.arange(a, min(a + CHUNK, n)))
+        ends, w = starts + lengths, weight[a : a + CHUNK]
+        total += float(w @ lengths)
+        mean = mean + w @ (first[ends] - first[starts])
+        square = square + w @ (second[ends] - second[starts])
+    mean, square = mean / total, square / total
+    scale = np.sqrt(np.maximum(square - mean**2, 0.0))
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    return (mean + centre).astype(np.float32), scale.astype(np.float32)
