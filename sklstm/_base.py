@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import numbers
 import warnings
 from contextlib import nullcontext
@@ -35,6 +36,14 @@ from ._data import (
 )
 from ._heap import heap_pad
 from ._network import LSTMNetwork, attention_weights, autocast
+from ._recipe import (
+    AUTO_FCN,
+    LSTM_STEPS,
+    MIN_LR_FRACTION,
+    auto_epochs,
+    channel_statistics,
+    validation_last,
+)
 from ._sequences import read_array, read_list, read_ragged, to_3d
 from ._tokens import largest_id, read_frames, read_tokens
 
@@ -58,6 +67,11 @@ ARCHITECTURE = (
     "conv_batch_norm",
     "frame_pooling",
     "embedding_dim",
+    "fcn_channels",
+    "fcn_kernel_sizes",
+    "squeeze_excite",
+    "scaling",
+    "downsample",
 )
 
 
@@ -78,7 +92,21 @@ class _BaseLSTM(BaseEstimator):
         "frame_pooling": [StrOptions({"average", "flatten"})],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "init": [StrOptions({"pytorch", "keras"})],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "fcn_channels": ["array-like", StrOptions({"auto"})],
+        "fcn_kernel_sizes": ["array-like"],
+        "squeeze_excite": ["boolean"],
+        "downsample": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "scaling": [
+            StrOptions({"channel", "sequence", "both"}),
+            None,
+        ],
+        "max_epochs": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
@@ -87,6 +115,8 @@ class _BaseLSTM(BaseEstimator):
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "validation_split": [StrOptions({"stratified", "shuffle", "tail"})],
+        "lr_schedule": [StrOptions({"plateau"}), None],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
@@ -110,15 +140,22 @@ class _BaseLSTM(BaseEstimator):
         frame_pooling="average",
         embedding_dim=None,
         init="pytorch",
+        fcn_channels=(),
+        fcn_kernel_sizes=(8, 5, 3),
+        squeeze_excite=False,
+        downsample="auto",
+        scaling="channel",
         max_epochs=100,
         batch_size=32,
         lr=1e-3,
+        lr_schedule=None,
         optimizer="adam",
         weight_decay=0.0,
         clip_grad_norm=None,
         shuffle=True,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="tail",
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
@@ -138,15 +175,22 @@ class _BaseLSTM(BaseEstimator):
         self.frame_pooling = frame_pooling
         self.embedding_dim = embedding_dim
         self.init = init
+        self.fcn_channels = fcn_channels
+        self.fcn_kernel_sizes = fcn_kernel_sizes
+        self.squeeze_excite = squeeze_excite
+        self.downsample = downsample
+        self.scaling = scaling
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.clip_grad_norm = clip_grad_norm
         self.shuffle = shuffle
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
@@ -232,7 +276,26 @@ class _BaseLSTM(BaseEstimator):
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self.history_ = []
             self._fitted_architecture = self._architecture()
+            self._learn_scaling(sequences, y_enc, weight)
+            self._downsample = self._steps_per_lstm_step(sequences)
         incremental = epochs is not None
+        validating = self.early_stopping and not incremental
+        n_valid = None  # the tail of validation_fraction
+        if validating and self.validation_split != "tail":
+            order, n_valid = validation_last(
+                self._validation_groups(y_enc),
+                self.validation_fraction,
+                self.validation_split,
+                self._seed,
+            )
+            sequences = sequences.select(order)
+            y_enc = (
+                y_enc[torch.as_tensor(order)]
+                if torch.is_tensor(y_enc)
+                else y_enc[order]
+            )
+            weight = None if weight is None else weight[order]
+        n_epochs = epochs or self._epochs(sequences)
         dataset = SequenceDataset(sequences, y_enc, weight, self._target_scaling())
         dataset = place(dataset, device)
         devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
@@ -242,51 +305,146 @@ class _BaseLSTM(BaseEstimator):
             if reset:
                 torch.manual_seed(self._seed)
                 generator.manual_seed(self._seed)
-            net = self._build_net(generator, incremental, device)
+            net = self._build_net(generator, incremental, device, n_epochs, n_valid)
             net.initialize()
-            if not reset:
+            if reset:
+                self._set_scaling(net.module_)
+            else:
                 net.module_.load_state_dict(self.module_.state_dict())
                 if incremental and self._optimizer_state is not None:
                     net.optimizer_.load_state_dict(self._optimizer_state)
                 # after initialize(), whose fresh weights drew random numbers, so
                 # that continued training draws what one long fit would have
                 _restore_rng(self._rng_state, generator, devices)
-            net.partial_fit(dataset, y=None, epochs=epochs or self.max_epochs)
+            net.partial_fit(dataset, y=None, epochs=n_epochs)
             self._rng_state = _save_rng(generator, devices)
+            if not incremental and net.history:
+                from ._training import refresh_batch_norm
+
+                refresh_batch_norm(net.module_, dataset, self.batch_size)
         self.module_ = net.module_
         self._optimizer_state = net.optimizer_.state_dict()
+        self._scheduler_state = _scheduler_state(net)
         self._record(net)
         return self
 
+    def _epochs(self, sequences) -> int:
+        """``max_epochs``, or with ``"auto"`` a budget that adapts to the data."""
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        _, lengths = sequences.bounds()
+        return auto_epochs(len(sequences), float(lengths.mean()), self.batch_size)
+
+    def _steps_per_lstm_step(self, sequences) -> int:
+        """``downsample``, or with ``"auto"`` the smallest factor that keeps the
+        LSTM within LSTM_STEPS steps of the longest training sequence when a
+        convolutional branch reads every step (else 1)."""
+        if self.downsample != "auto":
+            return self.downsample
+        if not self._fcn_channels():
+            return 1
+        return max(1, math.ceil(sequences.steps / LSTM_STEPS))
+
+    def _validation_groups(self, y):
+        """Labels to stratify the validation split by (one group: none)."""
+        return np.zeros(len(y))
+
+    # -- input scaling ---------------------------------------------------------------
+
+    def _learn_scaling(self, sequences, y, weight=None):
+        """Learn the input scaling of ``scaling`` from the training data."""
+        self._input_scaling = None
+        self._per_sequence = ()
+        self._target_channels = None
+        if (
+            self.scaling is None
+            or self.embedding_dim is not None
+            or self.frame_shape_ is not None
+        ):
+            return  # token ids and image sequences are read as they are
+        loc, scale = channel_statistics(sequences, weight)
+        self._input_scaling = (loc, scale)
+        channels = sequences.table.shape[1]
+        if self.scaling in ("sequence", "both"):
+            self._per_sequence = tuple(range(channels))
+        elif self.scaling == "window":
+            self._target_channels = self._link_targets(sequences, y, loc, scale, weight)
+            if self._target_channels is not None:
+                self._per_sequence = tuple(sorted(set(self._target_channels)))
+
+    def _link_targets(self, sequences, y, loc, scale, weight=None):
+        """One input channel per output whose window each output is read
+        relative to, or None (regressor only)."""
+        return None
+
+    def _set_scaling(self, module):
+        if self._input_scaling is None:
+            return
+        loc, scale = self._input_scaling
+        module.scaling.loc.copy_(torch.as_tensor(loc))
+        module.scaling.scale.copy_(torch.as_tensor(scale))
+
     def _module_kwargs(self) -> dict:
-        """The fitted model's ``LSTMNetwork`` arguments (after validation)."""
+        """The fitted model's ``LSTMNetwork`` arguments: its architecture as
+        fitted, whatever ``set_params`` changed since."""
+        arch = self._fitted_architecture
         return {
             "input_size": self.n_channels_in_,
             "output_size": self._n_model_outputs,
-            "hidden_size": self.hidden_size,
-            "num_layers": self.num_layers,
-            "bidirectional": self.bidirectional,
+            "hidden_size": arch["hidden_size"],
+            "num_layers": arch["num_layers"],
+            "bidirectional": arch["bidirectional"],
             "dropout": self.dropout,
-            "pooling": self.pooling,
-            "conv_channels": self._conv_channels(),
-            "conv_kernel_size": self.conv_kernel_size,
-            "conv_batch_norm": self.conv_batch_norm,
-            "frame_pooling": self.frame_pooling,
+            "pooling": arch["pooling"],
+            "conv_channels": arch["conv_channels"],
+            "conv_kernel_size": arch["conv_kernel_size"],
+            "conv_batch_norm": arch["conv_batch_norm"],
+            "frame_pooling": arch["frame_pooling"],
             "frame_shape": self.frame_shape_,
             "vocab_size": self.vocab_size_,
-            "embedding_dim": self.embedding_dim,
+            "embedding_dim": arch["embedding_dim"],
             "init": self.init,
+            # models saved before the FCN branch and the scaling lack these
+            "fcn_channels": arch.get("fcn_channels", ()),
+            "fcn_kernel_sizes": arch.get("fcn_kernel_sizes", (8, 5, 3)),
+            "squeeze_excite": arch.get("squeeze_excite", False),
+            "input_scaling": getattr(self, "_input_scaling", None) is not None,
+            "per_sequence": tuple(getattr(self, "_per_sequence", ())),
+            "target_channels": _tuple_or_none(getattr(self, "_target_channels", None)),
+            "downsample": getattr(self, "_downsample", 1),
+            "both_scalings": arch.get("scaling") == "both",
+            "anchor": "last" if arch.get("scaling") == "window" else "mean",
         }
 
-    def _build_net(self, generator, incremental, device):
+    def _build_net(self, generator, incremental, device, epochs, n_valid=None):
         # skorch (about a second to import) is loaded by the first fit, not by
         # ``import sklstm``
-        from ._training import Monitor, ProgressBar, SequenceNet
+        from ._training import Monitor, PlateauSchedule, ProgressBar, SequenceNet
 
         monitor_key = (
             "valid_loss" if self.early_stopping and not incremental else "train_loss"
         )
-        callbacks = [
+        callbacks = []
+        if self.lr_schedule == "plateau":
+            # before the monitor, which ends the last epoch by raising: the
+            # schedule still records that epoch's learning rate
+            callbacks.append(
+                (
+                    "lr_schedule",
+                    PlateauSchedule(
+                        monitor=monitor_key,
+                        patience=max(1, self.n_iter_no_change // 2),
+                        threshold=self.tol,
+                        min_lr=self.lr * MIN_LR_FRACTION,
+                        state=(
+                            getattr(self, "_scheduler_state", None)
+                            if incremental
+                            else None
+                        ),
+                    ),
+                )
+            )
+        callbacks.append(
             (
                 "monitor",
                 Monitor(
@@ -296,15 +454,13 @@ class _BaseLSTM(BaseEstimator):
                     restore_best=self.early_stopping and not incremental,
                 ),
             )
-        ]
+        )
         if self.clip_grad_norm is not None:
             from skorch.callbacks import GradientNormClipping
 
             callbacks.append(("clip", GradientNormClipping(self.clip_grad_norm)))
         if self.verbose:
-            callbacks.append(
-                ("progress", ProgressBar(1 if incremental else self.max_epochs))
-            )
+            callbacks.append(("progress", ProgressBar(epochs)))
         return SequenceNet(
             module=LSTMNetwork,
             **{f"module__{k}": v for k, v in self._module_kwargs().items()},
@@ -313,13 +469,13 @@ class _BaseLSTM(BaseEstimator):
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
+            max_epochs=epochs,
             iterator_train=BatchIterator,
             iterator_train__shuffle=self.shuffle,
             iterator_train__generator=generator,
             iterator_valid=BatchIterator,
             train_split=(
-                TailSplit(self.validation_fraction)
+                TailSplit(self.validation_fraction, n_valid)
                 if self.early_stopping and not incremental
                 else None
             ),
@@ -341,6 +497,8 @@ class _BaseLSTM(BaseEstimator):
             entry = {"epoch": start + i + 1, "train_loss": float(row["train_loss"])}
             if "valid_loss" in row:
                 entry["valid_loss"] = float(row["valid_loss"])
+            if "event_lr" in row:  # the learning rate this epoch trained with
+                entry["lr"] = float(row["event_lr"])
             entry["dur"] = float(row["dur"])
             self.history_.append(entry)
         reason = monitor.stop_reason_
@@ -457,17 +615,11 @@ class _BaseLSTM(BaseEstimator):
 
     def _conv_channels(self) -> tuple:
         """``conv_channels`` as a tuple of positive ints, or a clear error."""
-        channels = self.conv_channels
-        if isinstance(channels, numbers.Integral):
-            channels = (channels,)
-        channels = tuple(channels)
-        if not all(isinstance(c, numbers.Integral) and c >= 1 for c in channels):
-            raise ValueError(
-                f"conv_channels must be a sequence of positive ints (output "
-                f"channels of each convolution), e.g. (32, 64); got "
-                f"{self.conv_channels!r}."
-            )
-        return tuple(int(c) for c in channels)
+        return _positive_ints(
+            self.conv_channels,
+            "conv_channels",
+            "output channels of each convolution, e.g. (32, 64)",
+        )
 
     def _check_same_architecture(self):
         fitted, now = self._fitted_architecture, self._architecture()
@@ -482,8 +634,41 @@ class _BaseLSTM(BaseEstimator):
 
     def _architecture(self) -> dict:
         return {p: getattr(self, p) for p in ARCHITECTURE} | {
-            "conv_channels": self._conv_channels()
+            "conv_channels": self._conv_channels(),
+            "fcn_channels": self._fcn_channels(),
+            "fcn_kernel_sizes": self._fcn_kernel_sizes(),
         }
+
+    def _fcn_channels(self) -> tuple:
+        """``fcn_channels`` as a tuple of positive ints, or a clear error;
+        ``"auto"``: AUTO_FCN for numeric sequences, none for token ids and
+        image sequences (their front ends embed or convolve already)."""
+        if isinstance(self.fcn_channels, str):  # "auto", checked by then
+            plain = self.embedding_dim is None and not getattr(
+                self, "frame_shape_", None
+            )
+            return AUTO_FCN if plain else ()
+        return _positive_ints(
+            self.fcn_channels,
+            "fcn_channels",
+            "output channels of each block of the convolutional branch, e.g. "
+            "(128, 256, 128), or () for none",
+        )
+
+    def _fcn_kernel_sizes(self) -> tuple:
+        kernels = _positive_ints(
+            self.fcn_kernel_sizes,
+            "fcn_kernel_sizes",
+            "one kernel size per block of the convolutional branch, e.g. (8, 5, 3)",
+        )
+        channels = self._fcn_channels()
+        if channels and len(kernels) != len(channels):
+            raise ValueError(
+                f"fcn_kernel_sizes needs one kernel size per entry of fcn_channels: "
+                f"got {len(kernels)} kernel sizes {kernels} for {len(channels)} "
+                f"blocks {channels}."
+            )
+        return kernels
 
     # -- inference -----------------------------------------------------------------
 
@@ -645,6 +830,26 @@ def _numeric_array(X):
             f"one: {exc}. Encode categories first, e.g. with OneHotEncoder "
             "before SequenceWindower."
         ) from None
+
+
+def _positive_ints(value, name: str, meaning: str) -> tuple:
+    """``value`` as a tuple of positive ints, or a ValueError naming ``name``."""
+    values = tuple(value)
+    if not all(isinstance(v, numbers.Integral) and v >= 1 for v in values):
+        raise ValueError(
+            f"{name} must be a sequence of positive ints ({meaning}); got {value!r}."
+        )
+    return tuple(int(v) for v in values)
+
+
+def _tuple_or_none(value):
+    return None if value is None else tuple(int(v) for v in value)
+
+
+def _scheduler_state(net):
+    """The learning-rate schedule's state after training, or None."""
+    schedule = dict(net.callbacks_).get("lr_schedule")
+    return None if schedule is None else schedule.current_state()
 
 
 def _save_rng(generator, devices):

@@ -232,7 +232,7 @@ def _estimator_parts(estimator):
     for key in estimator.get_params(False):
         state.pop(key, None)
     fitted = {k: _encode(v, f"fitted attribute {k}") for k, v in state.items()}
-    architecture = dict(estimator._module_kwargs(), **estimator._fitted_architecture)
+    architecture = estimator._module_kwargs()  # as fitted
     tensors = {
         _MODULE + k: v.detach().cpu().contiguous()
         for k, v in module.state_dict().items()

@@ -10,6 +10,12 @@ from ._base import _BaseLSTM
 
 LOSSES = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
 
+# the largest mean distance (in standard deviations) between a target and a
+# channel's last value for the channel to count as the target's own past
+LINK_ERROR = 0.5
+SHARE_PROBES = 1000  # targets looked up in the table
+SHARE_SLICE = 8192  # table rows per lookup
+
 
 class LSTMRegressor(RegressorMixin, _BaseLSTM):
     """LSTM network for sequence regression and forecasting.
@@ -21,9 +27,11 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
 
     Targets are standardised inside the estimator (mean 0, variance 1 per output)
     and predictions are mapped back, so ``y`` on its natural scale (hundreds of
-    airline passengers, say) trains as well as a scaled one. The inputs ``X``
-    are not rescaled: put a ``StandardScaler`` or
-    :class:`~sklstm.SequenceScaler` in front.
+    airline passengers, say) trains as well as a scaled one. The inputs are
+    scaled inside the network too (``scaling``): by default each window is
+    read relative to its own level and spread, and so are the targets whose
+    past it holds (per-window normalisation, as RevIN), which keeps a series
+    with a trend or a level shift inside what the network has seen.
 
     Parameters
     ----------
@@ -74,14 +82,57 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         bias 1, zero biases, Glorot-uniform dense and convolution kernels). On
         the seed's smooth forecasting tasks the Keras scheme reaches a lower
         loss; on GunPoint it did worse (measured, docs/architectures.md).
+    fcn_channels : sequence of int or "auto", default=()
+        A fully convolutional branch beside the LSTM: one Conv1d + BatchNorm +
+        ReLU block per entry (its output channels), then the average over the
+        valid steps; its features join the LSTM's before the output layer
+        (LSTM-FCN, Karim et al., 2018). ``"auto"``: ``(64, 128, 64)`` on
+        numeric sequences, none on token ids and image sequences. ``()``:
+        the LSTM alone.
+    fcn_kernel_sizes : sequence of int, default=(8, 5, 3)
+        Kernel size of each block of the convolutional branch.
+    squeeze_excite : bool, default=False
+        Squeeze-and-excite blocks after every block of the convolutional
+        branch but the last (MLSTM-FCN).
+    downsample : int or "auto", default="auto"
+        The LSTM reads each run of this many steps averaged into one; the
+        convolutional branch still reads every step. ``"auto"``: with a
+        convolutional branch, the smallest factor that keeps the LSTM within
+        128 steps of the longest training sequence; without one, 1.
+    scaling : {"window", "channel", "sequence", "both"} or None, \
+default="window"
+        Input scaling inside the network, learned in ``fit``. ``"window"``:
+        each output is predicted relative to the last value and the spread of
+        its own series' past in the window, which the network reads
+        normalised the same way (per-window normalisation as in RevIN, Kim et
+        al., 2022, anchored on the last value as in NLinear, Zeng et al.,
+        2023), other channels standardised over the training data. The
+        channel that holds an output's past is found in ``fit``
+        (``module_.target_channels``): the only channel of univariate windows,
+        else the one whose last value lies nearest that output, when it lies
+        within half a standard deviation on average; when none does,
+        ``"window"`` is ``"channel"``. ``"channel"``: each channel standardised
+        with its mean and spread over the training data. ``"sequence"``: then
+        each sequence and channel over its own steps, levels dropped;
+        ``"both"``: each channel both ways. None: the input as it is.
     loss : {"mse", "mae", "huber"}, default="mse"
         Training loss, computed on the standardised targets.
-    max_epochs : int, default=100
-        Most passes over the training data.
+    max_epochs : int or "auto", default="auto"
+        Most passes over the training data. ``"auto"``: a budget that adapts to
+        the data: about 1,500 optimiser steps, but fewer epochs the more time
+        steps an epoch holds (the time of a fit grows as the square root of
+        the data's size), between 10 and 1,000 epochs. The stopping rule
+        (``n_iter_no_change``) usually ends training sooner.
     batch_size : int, default=32
         Samples per gradient step.
     lr : float, default=1e-3
         Learning rate.
+    lr_schedule : {"plateau"} or None, default="plateau"
+        ``"plateau"``: halve the learning rate when the monitored loss has not
+        improved by ``tol`` for ``n_iter_no_change // 2`` epochs, down to
+        ``lr / 100`` (skorch's ``LRScheduler`` with torch's
+        ``ReduceLROnPlateau``; it carries over ``partial_fit`` calls).
+        ``history_`` records each epoch's rate. None: a constant rate.
     optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
         Optimizer from ``torch.optim``.
     weight_decay : float, default=0.0
@@ -91,12 +142,15 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
     shuffle : bool, default=True
         Shuffle the training samples every epoch.
     early_stopping : bool, default=False
-        Hold out the last ``validation_fraction`` of the samples (the most
-        recent, for windowed series), stop when the validation loss stops
-        improving and restore the weights of the best epoch.
+        Hold out ``validation_fraction`` of the samples (by default the last:
+        the most recent, for windowed series), stop when the validation loss
+        stops improving and restore the weights of the best epoch.
     validation_fraction : float, default=0.1
         Share of samples held out with ``early_stopping``.
-    n_iter_no_change : int, default=10
+    validation_split : {"tail", "shuffle"}, default="tail"
+        Which samples ``early_stopping`` holds out: the last ones, or a random
+        share (seeded by ``random_state``) for samples in no time order.
+    n_iter_no_change : int, default=30
         Epochs without an improvement of more than ``tol`` before training
         stops (on the validation loss with ``early_stopping``, else on the
         training loss).
@@ -123,7 +177,8 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         The trained network.
     history_ : list of dict
         One dict per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (with
-        early stopping), ``dur`` (seconds); the last one has ``stopped`` when
+        early stopping), ``lr`` (with ``lr_schedule``: the rate the epoch
+        trained with), ``dur`` (seconds); the last one has ``stopped`` when
         training ended early (``"converged"``, ``"interrupted"``, ``"diverged"``).
     loss_curve_ : list of float
         Training loss per epoch.
@@ -164,6 +219,8 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
     _parameter_constraints = {
         **_BaseLSTM._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
+        "scaling": [StrOptions({"window", "channel", "sequence", "both"}), None],
+        "validation_split": [StrOptions({"tail", "shuffle"})],
     }
 
     def __init__(
@@ -180,17 +237,24 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         frame_pooling="average",
         embedding_dim=None,
         init="pytorch",
+        fcn_channels=(),
+        fcn_kernel_sizes=(8, 5, 3),
+        squeeze_excite=False,
+        downsample="auto",
+        scaling="window",
         loss="mse",
-        max_epochs=100,
+        max_epochs="auto",
         batch_size=32,
         lr=1e-3,
+        lr_schedule="plateau",
         optimizer="adam",
         weight_decay=0.0,
         clip_grad_norm=None,
         shuffle=True,
         early_stopping=False,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        validation_split="tail",
+        n_iter_no_change=30,
         tol=1e-4,
         device="auto",
         precision="float32",
@@ -210,15 +274,22 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             frame_pooling=frame_pooling,
             embedding_dim=embedding_dim,
             init=init,
+            fcn_channels=fcn_channels,
+            fcn_kernel_sizes=fcn_kernel_sizes,
+            squeeze_excite=squeeze_excite,
+            downsample=downsample,
+            scaling=scaling,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
+            lr_schedule=lr_schedule,
             optimizer=optimizer,
             weight_decay=weight_decay,
             clip_grad_norm=clip_grad_norm,
             shuffle=shuffle,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
+            validation_split=validation_split,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
@@ -298,6 +369,52 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
 
     def _target_scaling(self):
         return self.y_mean_, self.y_scale_
+
+    def _link_targets(self, sequences, y, loc, scale, weight=None):
+        """The input channel that holds each output's own past, or None.
+
+        Both sides standardised (the channels by ``loc``/``scale``, the targets
+        by ``y_mean_``/``y_scale_``), output ``j`` is linked to the channel
+        whose last value in each window is closest to it on average (weighted
+        by ``weight``, so a sample of weight 0 counts as absent), when that
+        is within LINK_ERROR (a series' next values stay near its last one;
+        an unrelated channel misses by about 1.1). A univariate window is its
+        target's own past whatever the distance.
+        """
+        weight = np.ones(sequences.n) if weight is None else np.asarray(weight)
+        if sequences.table.shape[1] == 1:
+            links = (0,) * self.n_outputs_
+            self._share_units(sequences, y, links, (loc, scale), weight)
+            return links
+        starts, lengths = sequences.bounds()
+        last = (sequences.table[starts + lengths - 1] - loc) / scale  # (n, c)
+        targets = (np.asarray(y) - self.y_mean_) / self.y_scale_  # (n, outputs)
+        error = np.abs(targets[:, :, None] - last[:, None, :])
+        error = np.average(error, axis=0, weights=weight)
+        nearest = error.argmin(axis=1)
+        linked = {int(k) for j, k in enumerate(nearest) if error[j, k] < LINK_ERROR}
+        if not linked or not all(int(k) in linked for k in nearest):
+            return None
+        links = tuple(int(k) for k in nearest)
+        self._share_units(sequences, y, links, (loc, scale), weight)
+        return links
+
+    def _share_units(self, sequences, y, links, units, weight):
+        """Standardise each linked output as its channel when both hold the
+        same numbers (``make_windows`` cuts both from one table): prediction
+        is then exactly shift- and scale-equivariant. Targets in other units
+        (a scaler in front of the windows) keep their own statistics. Up to
+        SHARE_PROBES targets are looked up, in the table a slice at a time."""
+        y = np.asarray(y)[weight > 0]
+        probes = np.linspace(0, len(y) - 1, min(len(y), SHARE_PROBES)).astype(int)
+        for j, k in enumerate(links):
+            wanted = y[probes, j]
+            found = np.zeros(len(wanted), dtype=bool)
+            column = sequences.table[:, k]
+            for start in range(0, len(column), SHARE_SLICE):
+                found |= np.isin(wanted, column[start : start + SHARE_SLICE])
+            if found.mean() > 0.9:
+                self.y_mean_[j], self.y_scale_[j] = units[0][k], units[1][k]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

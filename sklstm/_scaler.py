@@ -12,18 +12,30 @@ from ._sequences import pad_ragged, to_3d
 
 
 class SequenceScaler(TransformerMixin, BaseEstimator):
-    """Scale each channel of sequence data with any 2-D scikit-learn scaler.
+    """Scale each channel of sequence data with any 2-D scikit-learn scaler,
+    or each sequence on its own.
 
     The scaler is fitted on every valid time step of every sample, one column
     per channel; padding (all-NaN steps) is ignored and stays NaN. So an
     already-3-D panel is scaled inside a ``Pipeline``, on the training fold
     only — the 3-D scaling scikit-learn itself leaves out of scope.
 
+    With ``per_sequence=True`` every sequence's channels are then brought to
+    zero mean and unit variance over that sequence's own valid steps: the
+    z-normalisation of the UCR/UEA archives. It makes the level and amplitude
+    of each sequence invisible, which helps where they vary for reasons that
+    say nothing of the class (sensor offsets, gain, units) and hurts where
+    they are the signal (appliance power, counts). The estimators offer the
+    same through ``scaling="sequence"``.
+
     Parameters
     ----------
     scaler : scikit-learn transformer or None, default=None
         Any transformer of 2-D ``(n_rows, n_channels)`` data; None means
         ``StandardScaler()``. It is cloned in ``fit``.
+    per_sequence : bool, default=False
+        After the scaler, standardise each sequence and channel over its own
+        valid steps (a constant sequence becomes zeros).
 
     Attributes
     ----------
@@ -43,8 +55,9 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
            [        nan,  1.22474487]])
     """
 
-    def __init__(self, scaler=None):
+    def __init__(self, scaler=None, per_sequence=False):
         self.scaler = scaler
+        self.per_sequence = per_sequence
 
     def fit(self, X, y=None):
         """Fit the scaler on all valid time steps.
@@ -95,7 +108,10 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         valid = ~np.isnan(rows).all(axis=1)
         out = np.full(rows.shape, np.nan)
         out[valid] = self.scaler_.transform(rows[valid])
-        return restore(out.reshape(X.shape))
+        out = out.reshape(X.shape)
+        if self.per_sequence:
+            out = _standardise_each(out)
+        return restore(out)
 
     @staticmethod
     def _as_3d(X):
@@ -115,3 +131,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             return out[:, :, 0] if two_d else out
 
         return X, restore
+
+
+def _standardise_each(X: np.ndarray) -> np.ndarray:
+    """Each sequence and channel of NaN-padded ``(n, t, c)`` to zero mean and
+    unit variance over its valid steps (a spread of 0 counts as 1)."""
+    mean = np.nanmean(X, axis=1, keepdims=True)
+    spread = np.nanstd(X, axis=1, keepdims=True)
+    return (X - mean) / np.where(spread > 0, spread, 1.0)

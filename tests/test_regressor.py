@@ -78,7 +78,8 @@ def test_fitted_attributes(small_regression):
     assert reg.n_features_in_ == 8 and reg.n_channels_in_ == 2 and reg.n_outputs_ == 1
     assert reg.n_iter_ == 3 == len(reg.history_) == len(reg.loss_curve_)
     assert [h["epoch"] for h in reg.history_] == [1, 2, 3]
-    assert set(reg.history_[0]) == {"epoch", "train_loss", "dur"}
+    assert set(reg.history_[0]) == {"epoch", "train_loss", "dur", "lr"}
+    assert reg.history_[0]["lr"] == reg.lr  # the rate each epoch trained with
     assert reg.best_loss_ == min(reg.loss_curve_)
     assert sum(p.numel() for p in reg.module_.parameters()) > 0
 
@@ -187,6 +188,23 @@ def test_warm_start_continues_training(small_regression):
     assert cold.n_iter_ == 5
     with pytest.raises(ValueError, match="hidden_size"):
         reg.set_params(hidden_size=9).fit(X, y)
+
+
+@pytest.mark.parametrize("scaling", ["window", "channel"])
+def test_integer_weights_equal_repeated_rows(scaling):
+    """Check that weight 2 counts as the row twice, also through the per-window
+    scaling and max pooling over two bidirectional layers."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(15, 6))
+    y = X[:, -1] + rng.normal(scale=0.1, size=15)
+    w = rng.integers(0, 3, size=15)
+    params = dict(
+        FAST, batch_size=64, num_layers=2, bidirectional=True, pooling="max"
+    )
+    a = LSTMRegressor(**params, scaling=scaling).fit(X, y, sample_weight=w)
+    rows = np.repeat(np.arange(15), w)
+    b = LSTMRegressor(**params, scaling=scaling).fit(X[rows], y[rows])
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-5)
 
 
 def test_zero_sample_weight_equals_dropping(small_regression):

@@ -43,7 +43,9 @@ def test_optuna_space_names_and_kinds():
         "pooling",
         "lr",
         "batch_size",
+        "scaling",
     }
+    assert space["scaling"].choices == ("window", "channel", "sequence")
     assert (
         isinstance(space["hidden_size"], IntDistribution) and space["hidden_size"].log
     )
@@ -68,7 +70,9 @@ def test_prefix_and_pipelines():
     assert "model__lr" in search_space(LSTMRegressor(), prefix="model__")
     assert "outer__lstm__lr" in search_space(_pipe(), prefix="outer")
     grid = search_space(_pipe(), flavour="grid")
-    assert np.prod([len(v) for v in grid.values()]) == 96
+    assert np.prod([len(v) for v in grid.values()]) == 288  # as the docstring says
+    grid = search_space(LSTMClassifier(), flavour="grid")  # + squeeze-excite
+    assert np.prod([len(v) for v in grid.values()]) == 576
 
 
 def test_bad_requests_say_what_is_expected():
