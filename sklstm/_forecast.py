@@ -1,13 +1,13 @@
 """``sklstm forecast``: cross-validate, tune, compare with baselines, refit, forecast.
 
-The series ``y`` is first made stationary in the way forecasters usually do:
-logs when every value is positive (growth in percent rather than in units),
-then a difference at the seasonal lag (or lag 1). The pipeline ``StandardScaler
--> SequenceWindower -> LSTMRegressor`` reads a window of those differences and
-predicts the next ``horizon`` of them at once; undoing the difference turns
-them back into values. With seasonal differences, a prediction of zero is the
-seasonal-naive forecast, so the network learns only how this year differs
-from last year.
+The pipeline ``SequenceWindower -> LSTMRegressor`` reads a window of the
+series and predicts the next ``horizon`` values at once. The regressor's
+default ``scaling="window"`` reads each window relative to its last value and
+spread and predicts relative to them, so level and trend need no preparation.
+A seasonal series may still forecast better as seasonal differences (of logs
+when every value is positive: this year's growth over last year's), so with
+``difference="auto"`` both preparations are cross-validated and the one with
+the lower CV error is kept; predicted differences are turned back into values.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ DATASETS = {
         season=12,
         window=24,
         horizon=12,
-        difference="auto",
     ),
     "sunspots": dict(
         loader="load_sunspots",
@@ -37,11 +36,10 @@ DATASETS = {
         season=11,  # the solar cycle, about 11 years but irregular
         window=30,
         horizon=11,
-        difference="none",  # so no seasonal difference: the cycle drifts
     ),
 }
 
-DEFAULT_PARAMS = {"hidden_size": 32, "lr": 1e-3}
+DEFAULT_PARAMS = {}  # the estimator's defaults
 TUNED = ["hidden_size", "num_layers", "lr"]
 
 _PERIODS = {"M": 12, "ME": 12, "MS": 12, "Q": 4, "QE": 4, "QS": 4, "W": 52}
@@ -165,6 +163,12 @@ class Plan:
             z.append(out[h])
         return np.exp(out) if self.log else out
 
+    def describe(self) -> str:
+        """The preparation in words."""
+        if not self.lag:
+            return "logs" if self.log else "values as they are"
+        return f"{'log, ' if self.log else ''}difference at lag {self.lag}"
+
     def min_length(self) -> int:
         return (
             self.lag
@@ -200,8 +204,8 @@ def make_plan(
 ) -> Plan:
     """Check the settings against the series and fill in the automatic ones."""
     season = series.season if season is None else season
-    if difference == "auto":
-        difference = "seasonal" if season > 1 else "none"
+    if difference == "auto":  # see candidate_plans for the choice by CV
+        difference = "none"
     lag = {"none": 0, "first": 1, "seasonal": season}[difference]
     if difference == "seasonal" and season < 2:
         raise InputError(
@@ -235,13 +239,40 @@ def make_plan(
     return plan
 
 
+def candidate_plans(series, *, difference, log, **settings) -> list:
+    """The plans to choose between by cross-validation: with ``difference``
+    "auto" and a season of 2 or more, the values as they are and seasonal (log)
+    differences (when the series is long enough for them); else the one plan."""
+    plan = make_plan(series, difference=difference, log=log, **settings)
+    season = series.season if settings["season"] is None else settings["season"]
+    if difference != "auto" or season < 2:
+        return [plan]
+    try:
+        seasonal = make_plan(series, difference="seasonal", log=log, **settings)
+    except InputError:  # too short for the seasonal lag: values only
+        return [plan]
+    return [plan, seasonal]
+
+
+def choose_plan(y, plans, params, *, bar=None):
+    """``(plan, folds, cv_mae)``: the plan whose pipeline has the lowest mean
+    CV MAE, its folds, and every candidate's mean MAE by its description."""
+    best, cv_mae = None, {}
+    for plan in plans:
+        folds = cross_validate(y, plan, params, bar=bar)
+        mae = float(np.mean([f["lstm"]["mae"] for f in folds]))
+        cv_mae[plan.describe()] = mae
+        if best is None or mae < best[2]:
+            best = (plan, folds, mae)
+    return best[0], best[1], cv_mae
+
+
 # -- the model and its evaluation ------------------------------------------------------
 
 
 def make_pipeline(plan, params):
-    """The pipeline the command fits: scale, window, LSTM."""
+    """The pipeline the command fits: window, LSTM (which scales each window)."""
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
 
     from ._regressor import LSTMRegressor
     from ._windows import SequenceWindower
@@ -250,7 +281,6 @@ def make_pipeline(plan, params):
     lstm.set_params(**params)
     return Pipeline(
         [
-            ("scale", StandardScaler()),
             ("window", SequenceWindower(plan.window)),
             ("lstm", lstm),
         ]

@@ -35,7 +35,7 @@ def run(
     test_size=None,
     trials=0,
     storage=None,
-    max_epochs=300,
+    max_epochs="auto",
     seed=0,
     out="sklstm-output",
     show_progress=True,
@@ -49,7 +49,7 @@ def run(
     if horizon is None:
         horizon = preset.get("horizon") or (series.season if season is None else season)
         horizon = max(int(horizon), 1)
-    plan = fc.make_plan(
+    plans = fc.candidate_plans(
         series,
         window=window,
         horizon=horizon,
@@ -63,19 +63,36 @@ def run(
     )
     out = out_folder(out)
     y = series.values
+    plan, params, study, chosen = plans[0], dict(fc.DEFAULT_PARAMS), None, None
     echo(
-        f"{series.target} from {series.source}: {len(y)} values, season {plan.season}, "
-        f"{'log, ' if plan.log else ''}difference at lag {plan.lag}; window "
-        f"{plan.window}, horizon {plan.horizon}, {plan.folds} folds of "
+        f"{series.target} from {series.source}: {len(y)} values, season {plan.season}; "
+        f"window {plan.window}, horizon {plan.horizon}, {plan.folds} folds of "
         f"{plan.test_size} forecast origins."
     )
-    params, study = dict(fc.DEFAULT_PARAMS), None
+    folds_out = None
+    if len(plans) > 1:
+        bar = progress(
+            total=plan.folds * len(plans),
+            desc="choosing the preparation",
+            enabled=show_progress,
+        )
+        plan, folds_out, chosen = fc.choose_plan(y, plans, params, bar=bar)
+        bar.close()
+        echo(
+            "Preparation by CV MAE: "
+            + ", ".join(f"{k} {v:.4g}" for k, v in chosen.items())
+            + f"; kept {plan.describe()}."
+        )
+    else:
+        echo(f"Preparation: {plan.describe()}.")
     if trials:
         params, study = _tune(series, plan, params, trials, storage, out, show_progress)
         echo(search_line(study))
-    bar = progress(total=plan.folds, desc="cross-validating", enabled=show_progress)
-    folds_out = fc.cross_validate(y, plan, params, bar=bar)
-    bar.close()
+        folds_out = None  # the tuned parameters' own CV follows
+    if folds_out is None:
+        bar = progress(total=plan.folds, desc="cross-validating", enabled=show_progress)
+        folds_out = fc.cross_validate(y, plan, params, bar=bar)
+        bar.close()
     means = {name: fc.mean_scores(folds_out, name) for name, _ in MODELS}
     echo(_summary_table(means))
     if show_progress:
@@ -86,6 +103,7 @@ def run(
 
     model_path = save(pipe, out / "model.sklstm")
     metrics = _metrics(series, plan, params, study, folds_out, means, stamps, future)
+    metrics["settings"]["preparation_cv_mae"] = chosen
     write_json(out / "metrics.json", metrics)
     plot = _plot(out / "forecast.png", series, plan, folds_out, stamps, future, pipe)
     write_text(out / "report.md", _report(metrics, model_path.name, plot.name))
@@ -229,7 +247,7 @@ def _plot(path, series, plan, folds, stamps, future, pipe):
     )
     ax.legend(loc="upper left", fontsize=8)
     plot_history(pipe[-1], ax=ax2)
-    ax2.set_title("training loss of the final fit (standardised differences)")
+    ax2.set_title("training loss of the final fit (scaled per window)")
     return save_figure(fig, path)
 
 
@@ -254,10 +272,10 @@ def _report(metrics, model_name, plot_name):
 
 Data: {d["source"]}, {d["n_values"]} values from {d["first"]} to {d["last"]}.
 
-Model: `StandardScaler -> SequenceWindower({s["window"]}) -> LSTMRegressor`
-with {metrics["params"]}, predicting the next {s["horizon"]} steps at once from
-{"log " if s["log"] else ""}values differenced at lag {s["difference_lag"]}
-(season {s["season"]}).
+Model: `SequenceWindower({s["window"]}) -> LSTMRegressor` with
+{metrics["params"] or "its defaults"}, predicting the next {s["horizon"]} steps at
+once from {_reads(s)} (season {s["season"]}); each window is read relative to
+its last value and spread.
 
 ## Cross-validation
 
@@ -287,10 +305,17 @@ on each fold's training span: below 1 beats it in-sample.
 - `{plot_name}`: the series, the CV folds and the forecast; the final fit's
   learning curve.
 - `{model_name}`: the fitted pipeline; `sklstm.load("{model_name}")` reads it
-  back (no pickle). It reads {"log " if s["log"] else ""}differences at lag
-  {s["difference_lag"]}, as described above.
+  back (no pickle). It reads {_reads(s)}, as described above.
 - `metrics.json`: every figure here, per fold.
 """
+
+
+def _reads(settings):
+    """What the saved pipeline reads, in words."""
+    if not settings["difference_lag"]:
+        return "log values" if settings["log"] else "the values as they are"
+    log = "log " if settings["log"] else ""
+    return f"{log}values differenced at lag {settings['difference_lag']}"
 
 
 def _cell(value):

@@ -28,6 +28,10 @@ def _positive(text):
     return value
 
 
+def _epochs(text):
+    return "auto" if text.strip() == "auto" else _positive(text)
+
+
 def _non_negative(text):
     return 0 if text.strip() == "0" else _positive(text)
 
@@ -50,10 +54,11 @@ def _common(p, *, max_epochs, trials=0, out_default="sklstm-output"):
     )
     p.add_argument(
         "--max-epochs",
-        type=_positive,
+        type=_epochs,
         default=max_epochs,
         metavar="N",
-        help=f"most epochs per fit (default {max_epochs})",
+        help=f"most epochs per fit, or 'auto': a budget that adapts to the data "
+        f"(default {max_epochs})",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
@@ -115,8 +120,9 @@ def _forecast_parser(sub):
     p.add_argument(
         "--difference",
         choices=["auto", "none", "first", "seasonal"],
-        help="model differences at lag 1 or the season (auto: seasonal "
-        "when the season is 2 or more)",
+        help="model differences at lag 1 or the season (auto: for a seasonal "
+        "series, the values or seasonal differences, whichever has the lower CV "
+        "error)",
     )
     p.add_argument(
         "--log",
@@ -132,7 +138,7 @@ def _forecast_parser(sub):
         metavar="N",
         help="forecast origins per fold (default: the horizon)",
     )
-    _common(p, max_epochs=300)
+    _common(p, max_epochs="auto")
     return p
 
 
@@ -176,11 +182,11 @@ def _classify_parser(sub):
     p.add_argument(
         "--hidden-size",
         type=_positive,
-        default=64,
+        default=None,
         metavar="N",
-        help="LSTM units (default 64)",
+        help="LSTM units (default: LSTMClassifier's)",
     )
-    _common(p, max_epochs=150)
+    _common(p, max_epochs="auto")
     return p
 
 
@@ -202,7 +208,7 @@ def _parser():
         "cross-validated against naive and seasonal naive.",
         epilog=EPILOG,
     )
-    _common(demo, max_epochs=300, trials=4)
+    _common(demo, max_epochs="auto", trials=4)
     return parser
 
 

@@ -8,20 +8,13 @@ from sklstm.datasets import load_gunpoint, load_japanese_vowels
 FAST = dict(hidden_size=8, max_epochs=3, batch_size=16, random_state=0)
 
 
-def test_gunpoint_beats_85_percent():
-    """Check that the classifier beats 85 % on GunPoint's official test split."""
+def test_gunpoint_defaults_beat_95_percent():
+    """Check that the untouched defaults beat 95 % on GunPoint's official test
+    split (1.000 measured; 1-NN DTW scores 0.907)."""
     X, y = load_gunpoint(split="train")
     X_test, y_test = load_gunpoint(split="test")
-    clf = LSTMClassifier(
-        32,
-        pooling="max",
-        lr=1e-2,
-        batch_size=16,
-        max_epochs=200,
-        n_iter_no_change=50,
-        random_state=0,
-    ).fit(X, y)
-    assert clf.score(X_test, y_test) > 0.85
+    clf = LSTMClassifier(random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.95
 
 
 def test_string_labels_and_probabilities(small_classification):
@@ -118,11 +111,12 @@ def test_pickle_and_determinism(small_classification):
     np.testing.assert_array_equal(a.classes_, c.classes_)
 
 
-def test_japanese_vowels_variable_length_beats_90_percent():
-    """Check the official split of JapaneseVowels (ragged, 12 channels) > 90 %."""
+def test_japanese_vowels_variable_length_beats_95_percent():
+    """Check the official split of JapaneseVowels (ragged, 12 channels) > 95 %
+    with the defaults on a 30-epoch budget (0.989 measured)."""
     X_train, y_train = load_japanese_vowels(split="train")
     X_test, y_test = load_japanese_vowels(split="test")
     assert len({len(s) for s in X_train}) > 1  # really variable length
-    clf = LSTMClassifier(64, lr=3e-3, max_epochs=60, random_state=0)
+    clf = LSTMClassifier(max_epochs=30, random_state=0)
     clf.fit(X_train, y_train)
-    assert clf.score(X_test, y_test) > 0.90
+    assert clf.score(X_test, y_test) > 0.95

@@ -34,18 +34,23 @@ def _finite(values):
 def test_forecast_a_bundled_dataset(tmp_path, capsys):
     """Check the files, the metrics, and that the saved pipeline is the forecaster."""
     assert (
-        cli.main(["forecast", "--dataset", "sunspots", "--out", str(tmp_path)] + QUICK)
+        cli.main(
+            ["forecast", "--dataset", "sunspots", "--difference", "none"]
+            + ["--out", str(tmp_path)]
+            + QUICK
+        )
         == 0
     )
     metrics = _files(tmp_path, "forecast.png")
     assert metrics["settings"]["horizon"] == 11 and metrics["settings"]["season"] == 11
+    assert metrics["settings"]["preparation_cv_mae"] is None  # fixed, not chosen
     assert len(metrics["cv"]["folds"]) == 3 and len(metrics["forecast"]) == 11
     assert [f["time"] for f in metrics["forecast"]][:2] == ["2009", "2010"]
     for model in ("lstm", "naive", "seasonal_naive"):
         mean = metrics["cv"]["mean"][model]
         assert _finite(mean.values())
     pipe = sklstm.load(tmp_path / "model.sklstm")
-    assert [n for n, _ in pipe.steps] == ["scale", "window", "lstm"]
+    assert [n for n, _ in pipe.steps] == ["window", "lstm"]
     y = sklstm.datasets.load_sunspots()
     next_values = pipe.predict(y[-30:, None])[-1]  # no differences, no logs here
     forecast = [f["value"] for f in metrics["forecast"]]
@@ -53,6 +58,37 @@ def test_forecast_a_bundled_dataset(tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     assert "seasonal naive" in report and "MASE" in report
     assert "MAE" in capsys.readouterr().out
+
+
+def test_forecast_chooses_the_preparation_by_cross_validation(tmp_path, capsys):
+    """With --difference auto on a seasonal series, both preparations are
+    cross-validated and the one with the lower CV MAE is the model's."""
+    args = ["forecast", "--dataset", "airline", "--out", str(tmp_path)] + QUICK
+    assert cli.main(args) == 0
+    settings = _files(tmp_path, "forecast.png")["settings"]
+    scores = settings["preparation_cv_mae"]
+    assert set(scores) == {"values as they are", "log, difference at lag 12"}
+    kept = min(scores, key=scores.get)
+    assert (settings["difference_lag"] == 12) == (kept != "values as they are")
+    assert f"kept {kept}" in capsys.readouterr().out
+
+
+def test_candidate_plans_need_a_season_and_room_for_it():
+    """A series without a season, or too short for the seasonal lag, has one
+    plan: the values as they are."""
+    from sklstm import _forecast as fc
+
+    settings = dict(
+        window=6, horizon=3, difference="auto", log="auto", folds=2,
+        test_size=None, max_epochs=2, seed=0,
+    )  # fmt: skip
+    y = np.arange(1.0, 41.0)
+    seasonal = fc.Series(y, pd.RangeIndex(40), "t", "y", season=12)
+    assert len(fc.candidate_plans(seasonal, season=None, **settings)) == 2
+    assert len(fc.candidate_plans(seasonal, season=1, **settings)) == 1
+    short = fc.Series(y[:22], pd.RangeIndex(22), "t", "y", season=12)
+    [plan] = fc.candidate_plans(short, season=None, **settings)  # 22 < 12 + 18
+    assert plan.lag == 0 and not plan.log
 
 
 def test_forecast_a_csv_with_dates(tmp_path):
@@ -92,11 +128,10 @@ def test_forecast_search_resumes_from_its_storage(tmp_path):
 
 
 def test_demo_beats_seasonal_naive(tmp_path, capsys):
-    """What make demo runs: a small search, and the LSTM beats seasonal naive."""
-    assert (
-        cli.main(["demo", "--out", str(tmp_path), "--trials", "2", "--no-progress"])
-        == 0
-    )
+    """What make demo runs, with half its trials and a fixed 60-epoch budget (a
+    quarter of the time): a small search, and the LSTM beats seasonal naive."""
+    args = ["demo", "--out", str(tmp_path), "--trials", "2", "--max-epochs", "60"]
+    assert cli.main(args + ["--no-progress"]) == 0
     metrics = _files(tmp_path, "forecast.png")
     mean = metrics["cv"]["mean"]
     assert mean["lstm"]["mae"] < mean["seasonal_naive"]["mae"] < mean["naive"]["mae"]
@@ -266,7 +301,7 @@ def test_module_entry_point_help():
 
 
 def test_classify_search_tunes_on_top_of_the_defaults(tmp_path, monkeypatch):
-    """Every trial's model has the default front end, with the tuned names on top."""
+    """Every trial's model is the estimator's defaults with the tuned names on top."""
     from sklstm import _classify_job
 
     built = []
@@ -283,15 +318,14 @@ def test_classify_search_tunes_on_top_of_the_defaults(tmp_path, monkeypatch):
     search = metrics["search"]
     assert search["trials_run"] == 2 and "CV accuracy" in search["objective"]
     assert len(built) == 2 * 5 + 1  # two trials of 5 folds, then the final fit
-    for params in built:
-        assert params["conv_channels"] == (32, 64) and params["pooling"] in (
-            "last",
-            "mean",
-            "max",
-            "attention",
-        )
+    from sklstm._classify_job import TUNED
+
+    for params in built[:-1]:
+        assert set(params) == set(TUNED)  # nothing else moves off the defaults
+        assert params["pooling"] in ("last", "mean", "max", "attention")
+        assert params["scaling"] in ("channel", "sequence", "both")
     assert built[0]["hidden_size"] != 8  # tuned, not the --hidden-size base
-    assert metrics["params"]["conv_channels"] == [32, 64]
+    assert set(metrics["params"]) == set(TUNED)
 
 
 def _run_trials(objective, tmp_path, n_trials):
