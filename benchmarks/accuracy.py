@@ -1,127 +1,475 @@
-"""Test accuracy on the official splits of GunPoint, BasicMotions, JapaneseVowels.
+"""Accuracy of sklstm's defaults on the development panel, beside 1-NN baselines
+and published results.
 
-For each dataset: a small grid of configurations is scored by stratified
-5-fold cross-validation, repeated three times, on the training split only; the
-best one is refitted on the whole training split with each of ``--seeds``
-random states and scored on the test split (mean, minimum and maximum). The
-test split never takes part in the choice.
+Two modes:
 
-    python benchmarks/accuracy.py [gunpoint basic_motions japanese_vowels]
+    python benchmarks/accuracy.py test [--recipes default ...] [--seeds 5]
+        Fit each recipe on every dataset's TRAIN split with seeds 0..4 and score
+        it on the TEST split: mean, spread, fit seconds, 1-NN ED and DTW
+        (recomputed with tslearn when installed, else the figures in panel.py)
+        and the published ROCKET / InceptionTime / LSTM-FCN figures.
 
-Takes about six minutes on two cores. Targets (issue 6): GunPoint >= 0.97,
-BasicMotions >= 0.95, JapaneseVowels >= 0.97.
+    python benchmarks/accuracy.py cv [--recipes a b ...] [--folds 5]
+        Choose between recipes on the TRAIN splits only: stratified K-fold
+        cross-validation inside each TRAIN split (one seed per fold), then each
+        recipe's rank on every dataset and its mean rank over the panel. The
+        TEST splits take no part.
+
+A recipe is a named set of ``LSTMClassifier`` parameters (``RECIPES``);
+``default`` is ``LSTMClassifier(random_state=seed)`` with nothing else set.
+``--datasets`` picks part of the panel; ``--smoke`` runs tiny versions of
+everything for the tests. Results are also written as JSON with ``--json``.
 """
 
+from __future__ import annotations
+
 import argparse
+import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.model_selection import (
-    GridSearchCV,
-    RepeatedStratifiedKFold,
-    StratifiedKFold,
-)
-from sklearn.pipeline import Pipeline
 
-from sklstm import LSTMClassifier, SequenceScaler
-from sklstm.datasets import load_basic_motions, load_gunpoint, load_japanese_vowels
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# name: (loader, fixed parameters, grid over the LSTMClassifier step)
-SETUPS = {
-    "gunpoint": (
-        load_gunpoint,
-        dict(
-            hidden_size=32,
-            conv_channels=(64, 64),
-            conv_kernel_size=5,
-            pooling="max",
-            lr=1e-3,
-            batch_size=16,
-            max_epochs=200,
-            n_iter_no_change=200,
-        ),
-        {"conv_batch_norm": [False, True], "conv_kernel_size": [5, 7]},
+from panel import DATASETS, ONE_NN, PUBLISHED, load  # noqa: E402
+
+# LSTMClassifier parameters of each recipe; "default" sets none
+_AUTO = dict(max_epochs="auto", lr_schedule="plateau")
+RECIPES = {
+    "default": {},
+    "fcn32": dict(hidden_size=32, fcn_channels=(32, 64, 32), **_AUTO),
+    "fcn32_p30": dict(
+        hidden_size=32, fcn_channels=(32, 64, 32), n_iter_no_change=30, **_AUTO
     ),
-    "basic_motions": (
-        load_basic_motions,
-        dict(
-            hidden_size=32,
-            conv_channels=(32, 64),
-            lr=3e-3,
-            batch_size=8,
-            max_epochs=300,
-            n_iter_no_change=50,
-        ),
-        {"pooling": ["last", "mean", "attention"]},
+    "fcn32_seq_p30": dict(
+        hidden_size=32,
+        fcn_channels=(32, 64, 32),
+        n_iter_no_change=30,
+        scaling="sequence",
+        **_AUTO,
     ),
-    "japanese_vowels": (
-        load_japanese_vowels,
-        dict(
-            hidden_size=64, lr=3e-3, batch_size=16, max_epochs=60, n_iter_no_change=60
-        ),
-        {
-            "pooling": ["last", "attention"],
-            "bidirectional": [False, True],
-            "conv_channels": [(), (64,)],
-        },
+    "fcn64_seq_p30": dict(
+        hidden_size=32,
+        fcn_channels=(64, 128, 64),
+        n_iter_no_change=30,
+        scaling="sequence",
+        **_AUTO,
+    ),
+    "fcn32_both_p30": dict(
+        hidden_size=32,
+        fcn_channels=(32, 64, 32),
+        n_iter_no_change=30,
+        scaling="both",
+        **_AUTO,
+    ),
+    "fcn64_both_p30": dict(
+        hidden_size=32,
+        fcn_channels=(64, 128, 64),
+        n_iter_no_change=30,
+        scaling="both",
+        **_AUTO,
+    ),
+    "fcn64_both_p30_b16": dict(
+        hidden_size=32,
+        fcn_channels=(64, 128, 64),
+        n_iter_no_change=30,
+        scaling="both",
+        batch_size=16,
+        **_AUTO,
+    ),
+    "fcn64_both_p30_lr3": dict(
+        hidden_size=32,
+        fcn_channels=(64, 128, 64),
+        n_iter_no_change=30,
+        scaling="both",
+        lr=3e-3,
+        **_AUTO,
+    ),
+    "fcn32_es": dict(
+        hidden_size=32, fcn_channels=(32, 64, 32), early_stopping=True, **_AUTO
+    ),
+    "lstm32": dict(hidden_size=32, **_AUTO),
+    # the first round's plain LSTM at its defaults, for comparison
+    "plain_lstm": dict(
+        fcn_channels=(),
+        scaling=None,
+        lr_schedule=None,
+        max_epochs=100,
+        early_stopping=False,
     ),
 }
-TARGETS = {"gunpoint": 0.97, "basic_motions": 0.95, "japanese_vowels": 0.97}
 
 
-def run(name, n_jobs=2, seeds=5, smoke=False, echo=print):
-    """Choose by cross-validation on the training split; return the test
-    accuracies of the chosen configuration refitted with seeds 0, 1, ..."""
-    loader, fixed, grid = SETUPS[name]
-    cv = RepeatedStratifiedKFold(n_splits=5, n_repeats=3, random_state=0)
-    if smoke:  # two epochs, two folds, two candidates: checks that it runs
-        fixed = {**fixed, "max_epochs": 2}
-        grid = {k: v[:2] for k, v in list(grid.items())[:1]}
-        cv = StratifiedKFold(2, shuffle=True, random_state=0)
-    X_train, y_train = loader(split="train")
-    X_test, y_test = loader(split="test")
-    pipe = Pipeline(
-        [("scale", SequenceScaler()), ("lstm", LSTMClassifier(random_state=0, **fixed))]
-    )
-    search = GridSearchCV(
-        pipe, {f"lstm__{k}": v for k, v in grid.items()}, cv=cv, n_jobs=n_jobs
-    )
+def classifier(recipe: str, seed: int, smoke: bool = False):
+    from sklstm import LSTMClassifier
+
+    params = dict(RECIPES[recipe], random_state=seed)
+    if smoke:
+        params["max_epochs"] = 2
+    return LSTMClassifier(**params)
+
+
+def _take(X, index):
+    return [X[i] for i in index] if isinstance(X, list) else X[index]
+
+
+def _shrink(X, y, n):
+    """The first ``n`` samples of every class (smoke runs)."""
+    keep = np.concatenate([np.flatnonzero(y == c)[:n] for c in np.unique(y)])
+    return _take(X, keep), y[keep]
+
+
+def _fit_score(recipe, seed, X, y, X_eval, y_eval, smoke):
+    import torch
+
+    torch.set_num_threads(1)  # two workers share the two cores
+    model = classifier(recipe, seed, smoke)
     start = time.perf_counter()
-    search.fit(X_train, y_train)
-    cv_std = search.cv_results_["std_test_score"][search.best_index_]
-    accuracies = []
-    for seed in range(seeds):
-        refit = clone(search.best_estimator_).set_params(lstm__random_state=seed)
-        accuracies.append(refit.fit(X_train, y_train).score(X_test, y_test))
-    chosen = {k.removeprefix("lstm__"): v for k, v in search.best_params_.items()}
+    model.fit(X, y)
+    seconds = time.perf_counter() - start
+    proba = model.predict_proba(X_eval)
+    accuracy = float(np.mean(model.classes_[proba.argmax(axis=1)] == y_eval))
+    return accuracy, seconds, model.n_iter_, (model.classes_, proba)
+
+
+def cross_validate(recipes, datasets, folds, n_jobs, smoke, echo=print, progress=True):
+    """Mean CV accuracy of every recipe on every TRAIN split, and mean ranks."""
+    from joblib import Parallel, delayed
+    from scipy.stats import rankdata
+    from sklearn.model_selection import StratifiedKFold
+
+    tasks, keys = [], []
+    for name in datasets:
+        X, y, _, _ = load(name)
+        if smoke:
+            X, y = _shrink(X, y, 4)
+        k = min(folds, int(np.unique(y, return_counts=True)[1].min()))
+        splits = StratifiedKFold(k, shuffle=True, random_state=0).split(
+            np.zeros(len(y)), y
+        )
+        for fold, (train, test) in enumerate(splits):
+            for recipe in recipes:
+                keys.append((name, recipe))
+                tasks.append(
+                    delayed(_fit_score)(
+                        recipe,
+                        fold,
+                        _take(X, train),
+                        y[train],
+                        _take(X, test),
+                        y[test],
+                        smoke,
+                    )
+                )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    table = {}
+    for (name, recipe), (acc, seconds, epochs, _) in zip(keys, results, strict=True):
+        cell = table.setdefault(name, {}).setdefault(
+            recipe, {"acc": [], "s": [], "epochs": []}
+        )
+        cell["acc"].append(acc)
+        cell["s"].append(seconds)
+        cell["epochs"].append(epochs)
+        if progress:
+            print(
+                f"  {name} {recipe}: {acc:.3f}, {seconds:.0f} s, {epochs} epochs",
+                file=sys.stderr,
+                flush=True,
+            )
+    echo(f"CV on the TRAIN splits ({folds}-fold, stratified, one seed a fold)\n")
+    echo("| dataset | " + " | ".join(recipes) + " |")
+    echo("|---|" + "---|" * len(recipes))
+    ranks = []
+    for name in datasets:
+        means = [np.mean(table[name][r]["acc"]) for r in recipes]
+        ranks.append(rankdata([-m for m in means]))
+        cells = [
+            f"{m:.3f} ({np.mean(table[name][r]['s']):.0f} s, "
+            f"{np.mean(table[name][r]['epochs']):.0f} ep)"
+            for m, r in zip(means, recipes, strict=True)
+        ]
+        echo(f"| {name} | " + " | ".join(cells) + " |")
+    mean_rank = np.mean(ranks, axis=0)
+    mean_acc = [
+        np.mean([np.mean(table[n][r]["acc"]) for n in datasets]) for r in recipes
+    ]
+    echo("| mean accuracy | " + " | ".join(f"{a:.3f}" for a in mean_acc) + " |")
+    echo("| **mean rank** | " + " | ".join(f"**{r:.2f}**" for r in mean_rank) + " |")
+    return {
+        "cv": table,
+        "mean_rank": dict(zip(recipes, mean_rank.tolist(), strict=True)),
+    }
+
+
+def one_nn(name, smoke, recompute=False):
+    """1-NN ED and DTW test accuracy: the stored figures (computed with aeon,
+    marked *), or with ``recompute`` tslearn's (PLAID's DTW takes tslearn
+    most of an hour)."""
+    if not recompute:
+        ed, dtw = ONE_NN[name]
+        return ed, dtw, "*"
+    try:
+        from tslearn.neighbors import KNeighborsTimeSeriesClassifier
+        from tslearn.utils import to_time_series_dataset
+    except ImportError:
+        ed, dtw = ONE_NN[name]
+        return ed, dtw, "*"
+    X, y, Xt, yt = load(name)
+    if smoke:
+        X, y = _shrink(X, y, 3)
+        Xt, yt = _shrink(Xt, yt, 3)
+    ragged = isinstance(X, list)
+    A, B = to_time_series_dataset(list(X)), to_time_series_dataset(list(Xt))
+    out = []
+    for metric in ("euclidean", "dtw"):
+        if metric == "euclidean" and ragged:
+            out.append(None)  # undefined on sequences of differing lengths
+            continue
+        knn = KNeighborsTimeSeriesClassifier(1, metric=metric, n_jobs=1)
+        out.append(float(np.mean(knn.fit(A, y).predict(B) == yt)))
+    return out[0], out[1], ""
+
+
+def test_scores(recipes, datasets, seeds, n_jobs, smoke, echo=print, recompute=False):
+    """Test accuracy of each recipe over seeds, beside the references."""
+    from joblib import Parallel, delayed
+
+    data = {}
+    tasks, keys = [], []
+    for name in datasets:
+        X, y, Xt, yt = load(name)
+        if smoke:
+            X, y = _shrink(X, y, 3)
+            Xt, yt = _shrink(Xt, yt, 3)
+        data[name] = (X, y, Xt, yt)
+        for recipe in recipes:
+            for seed in range(seeds):
+                keys.append((name, recipe))
+                tasks.append(delayed(_fit_score)(recipe, seed, X, y, Xt, yt, smoke))
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    table = {}
+    probas = {}
+    for (name, recipe), (acc, seconds, epochs, proba) in zip(
+        keys, results, strict=True
+    ):
+        cell = table.setdefault(name, {}).setdefault(
+            recipe, {"acc": [], "s": [], "epochs": []}
+        )
+        cell["acc"].append(acc)
+        cell["s"].append(seconds)
+        cell["epochs"].append(epochs)
+        probas.setdefault((name, recipe), []).append(proba)
+        print(
+            f"  {name} {recipe}: {acc:.3f}, {seconds:.0f} s, {epochs} epochs",
+            file=sys.stderr,
+            flush=True,
+        )
+    for (name, recipe), seeds_out in probas.items():
+        # a soft vote of the seeds' models: VotingClassifier(voting="soft") over
+        # clones that differ only in random_state
+        classes = seeds_out[0][0]
+        mean = np.mean([p for _, p in seeds_out], axis=0)
+        votes = classes[mean.argmax(axis=1)]
+        table[name][recipe]["ensemble"] = float(np.mean(votes == data[name][3]))
     echo(
-        f"{name}: test accuracy {np.mean(accuracies):.3f} (min {min(accuracies):.3f}, "
-        f"max {max(accuracies):.3f} over seeds 0-{seeds - 1}; target "
-        f"{TARGETS[name]}), CV on train {search.best_score_:.3f} +- {cv_std:.3f}, "
-        f"chosen {chosen}, fixed {fixed}, {time.perf_counter() - start:.0f} s"
+        f"Test accuracy, mean (min-max) over seeds 0-{seeds - 1}; fit seconds; "
+        "the accuracy of a soft vote of those seeds' models\n"
     )
-    return accuracies
+    head = " | ".join(recipes)
+    echo(
+        f"| dataset | {head} | 1-NN ED | 1-NN DTW | ROCKET | InceptionTime | LSTM-FCN |"
+    )
+    echo("|---|" + "---|" * (len(recipes) + 5))
+    baselines = {}
+    for name in datasets:
+        ed, dtw, mark = one_nn(name, smoke, recompute)
+        baselines[name] = {"ed": ed, "dtw": dtw}
+        cells = []
+        for recipe in recipes:
+            acc, s = table[name][recipe]["acc"], table[name][recipe]["s"]
+            cells.append(
+                f"{np.mean(acc):.3f} ({min(acc):.3f}-{max(acc):.3f}), "
+                f"{np.mean(s):.0f} s; vote {table[name][recipe]['ensemble']:.3f}"
+            )
+        refs = [_fmt(v) + mark for v in (ed, dtw)]
+        refs += [_fmt(v) for v in PUBLISHED[name]]
+        echo(f"| {name} | " + " | ".join(cells + refs) + " |")
+    for recipe in recipes:
+        means = {n: np.mean(table[n][recipe]["acc"]) for n in datasets}
+        floor = [n for n in datasets if means[n] < (baselines[n]["dtw"] or 0)]
+        published = [n for n in datasets if PUBLISHED[n][1] is not None]
+        ours = np.mean([means[n] for n in published]) if published else float("nan")
+        theirs = np.mean([PUBLISHED[n][1] for n in published]) if published else 0
+        vote = np.mean([table[n][recipe]["ensemble"] for n in datasets])
+        echo(
+            f"\n{recipe}: mean accuracy {np.mean(list(means.values())):.3f} "
+            f"(a soft vote of the {seeds} seeds' models: {vote:.3f}); "
+            f"below 1-NN DTW on {floor or 'none'}; on the {len(published)} "
+            f"datasets with a published InceptionTime figure {ours:.3f} against "
+            f"{theirs:.3f}"
+        )
+    return {"test": table, "baselines": baselines}
+
+
+def _forecast_task(recipe, series, end, seed, smoke):
+    import forecast_panel as fp
+    import torch
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    future = fp.forecast(recipe, series, series.values[:end], seed, smoke)
+    return fp.mase(future, series, end), time.perf_counter() - start
+
+
+def forecasting(recipes, seeds, n_jobs, smoke, origins=0, echo=print):
+    """MASE of each forecasting recipe beside seasonal naive and Holt-Winters:
+    on the hold-out (``origins=0``) or, to choose, from ``origins`` rolling
+    origins inside each training part."""
+    import forecast_panel as fp
+    from joblib import Parallel, delayed
+
+    panel = fp.panel(smoke)
+    ends = {}
+    for s in panel:
+        first = len(s.values) - s.horizon
+        ends[s.name] = (
+            [first]
+            if not origins
+            else [first - k * s.horizon for k in range(origins, 0, -1)]
+        )
+    keys, tasks = [], []
+    for s in panel:
+        for end in ends[s.name]:
+            for recipe in recipes:
+                for seed in range(seeds):
+                    keys.append((s.name, recipe))
+                    tasks.append(delayed(_forecast_task)(recipe, s, end, seed, smoke))
+    results = Parallel(n_jobs=n_jobs)(tasks)
+    table = {}
+    for (name, recipe), (score, seconds) in zip(keys, results, strict=True):
+        cell = table.setdefault(name, {}).setdefault(recipe, {"mase": [], "s": []})
+        cell["mase"].append(score)
+        cell["s"].append(seconds)
+    where = "the hold-out" if not origins else f"{origins} origins inside TRAIN"
+    echo(f"\nForecasting MASE on {where}, mean (min-max) over seeds 0-{seeds - 1}\n")
+    echo("| series | " + " | ".join(recipes) + " | seasonal naive | Holt-Winters |")
+    echo("|---|" + "---|" * (len(recipes) + 2))
+    refs = {}
+    for s in panel:
+        snaive = np.mean(
+            [fp.mase(fp.seasonal_naive(s, s.values[:e]), s, e) for e in ends[s.name]]
+        )
+        hw = np.mean(
+            [fp.mase(fp.holt_winters(s, s.values[:e]), s, e) for e in ends[s.name]]
+        )
+        refs[s.name] = {"seasonal_naive": snaive, "holt_winters": hw}
+        cells = []
+        for recipe in recipes:
+            m = table[s.name][recipe]["mase"]
+            cells.append(
+                "too short"
+                if np.isnan(m).any()
+                else f"{np.mean(m):.3f} ({min(m):.3f}-{max(m):.3f})"
+            )
+        echo(f"| {s.name} | " + " | ".join(cells) + f" | {snaive:.3f} | {hw:.3f} |")
+    hw_mean = np.mean([refs[s.name]["holt_winters"] for s in panel])
+    sn_mean = np.mean([refs[s.name]["seasonal_naive"] for s in panel])
+    for recipe in recipes:
+        means = {s.name: np.mean(table[s.name][recipe]["mase"]) for s in panel}
+        worse = [n for n in means if means[n] >= refs[n]["seasonal_naive"]]
+        mean = np.nanmean(list(means.values()))
+        echo(
+            f"{recipe}: mean MASE {mean:.3f} ({mean / hw_mean:.2f}x Holt-Winters' "
+            f"{hw_mean:.3f}; seasonal naive {sn_mean:.3f}); not below seasonal "
+            f"naive on {worse or 'none'}"
+        )
+    return {"forecast": table, "references": refs}
+
+
+def budget(recipes, repeats, smoke, echo=print):
+    """Seconds of a fit at each recipe on random data of the sizes the budget
+    targets (100 x 100 within 10 s, 1,000 x 500 within 60 s), at torch's
+    default threads (two on these machines), one fit at a time."""
+    from sklstm import LSTMClassifier
+
+    rng = np.random.default_rng(0)
+    sizes = [(100, 100), (1000, 500)] if not smoke else [(20, 10)]
+    # imports (torch, skorch, the optimizer's) paid once, before any timing
+    LSTMClassifier(4, max_epochs=1).fit(rng.normal(size=(10, 5)), [0, 1] * 5)
+    echo("| recipe | sequences x steps | fit seconds (each repeat) | epochs |")
+    echo("|---|---|---|---|")
+    for recipe in recipes:
+        for n, steps in sizes:
+            X = rng.normal(size=(n, steps))
+            y = rng.integers(0, 3, size=n)
+            times = []
+            for _ in range(repeats):
+                model = classifier(recipe, 0, smoke)
+                start = time.perf_counter()
+                model.fit(X, y)
+                times.append(time.perf_counter() - start)
+            shown = ", ".join(f"{t:.1f}" for t in times)
+            echo(f"| {recipe} | {n} x {steps} | {shown} | {model.n_iter_} |")
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:.3f}"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "datasets", nargs="*", help=f"any of {', '.join(SETUPS)} (default: all)"
+        "mode", choices=["test", "cv", "forecast", "forecast-cv", "budget"]
     )
+    parser.add_argument("--recipes", nargs="+", default=None)
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None, help="write results here")
     parser.add_argument(
-        "--seeds", type=int, default=5, help="refits of the chosen configuration"
+        "--recompute-1nn",
+        action="store_true",
+        help="recompute 1-NN ED and DTW with tslearn (slow) instead of the stored "
+        "aeon figures",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny run, for the tests")
     args = parser.parse_args(argv)
-    unknown = set(args.datasets) - set(SETUPS)
-    if unknown:
-        parser.error(
-            f"unknown dataset(s) {sorted(unknown)}; choose from {list(SETUPS)}"
+    import forecast_panel
+
+    classifying = args.mode in ("test", "cv", "budget")
+    known_recipes = RECIPES if classifying else forecast_panel.RECIPES
+    recipes = args.recipes or (
+        ["default"] if args.mode == "test" else list(known_recipes)
+    )
+    for bad, known in ((recipes, known_recipes), (args.datasets, DATASETS)):
+        unknown = sorted(set(bad) - set(known))
+        if unknown:
+            parser.error(f"unknown {unknown}; choose from {list(known)}")
+    start = time.perf_counter()
+    if args.mode == "cv":
+        out = cross_validate(
+            recipes, args.datasets, args.folds, args.n_jobs, args.smoke
         )
-    for name in args.datasets or SETUPS:
-        run(name, n_jobs=args.n_jobs, seeds=args.seeds, smoke=args.smoke)
+    elif args.mode == "budget":
+        out = budget(recipes, args.seeds, args.smoke)
+    elif args.mode.startswith("forecast"):
+        origins = args.folds if args.mode == "forecast-cv" else 0
+        out = forecasting(recipes, args.seeds, args.n_jobs, args.smoke, origins)
+    else:
+        out = test_scores(
+            recipes,
+            args.datasets,
+            args.seeds,
+            args.n_jobs,
+            args.smoke,
+            recompute=args.recompute_1nn,
+        )
+    print(f"\n{time.perf_counter() - start:.0f} s in all")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -61,10 +61,23 @@ def test_search_benchmark_smoke():
 
 
 def test_accuracy_benchmark_smoke():
+    """Every mode of the accuracy benchmark runs end to end on tiny data."""
+    common = ("--smoke", "--n-jobs", "1")
     out = _run(
-        "accuracy.py", "--smoke", "--n-jobs", "1", "--seeds", "2", "basic_motions"
+        "accuracy.py", "test", "--datasets", "BasicMotions", "--seeds", "2", *common
     )
-    assert "basic_motions: test accuracy" in out and "chosen {'pooling'" in out
+    assert "| BasicMotions | " in out and "1-NN DTW" in out and "vote" in out
+    out = _run(
+        "accuracy.py", "cv", "--datasets", "Coffee", "--recipes", "default",
+        "plain_lstm", "--folds", "2", *common,
+    )  # fmt: skip
+    assert "mean rank" in out and "plain_lstm" in out
+    out = _run(
+        "accuracy.py", "forecast", "--seeds", "1", "--recipes", "default", *common
+    )
+    assert "seasonal naive" in out and "Holt-Winters" in out and "MASE" in out
+    out = _run("accuracy.py", "budget", "--seeds", "1", "--recipes", "default", *common)
+    assert "fit seconds" in out
 
 
 def test_keras_benchmark_skips_cleanly_or_runs():
