@@ -1,7 +1,7 @@
 """Accuracy of sklstm's defaults on the development panel, beside 1-NN baselines
 and published results.
 
-Two modes:
+Five modes:
 
     python benchmarks/accuracy.py test [--recipes default ...] [--seeds 5]
         Fit each recipe on every dataset's TRAIN split with seeds 0..4 and score
@@ -14,6 +14,18 @@ Two modes:
         cross-validation inside each TRAIN split (one seed per fold), then each
         recipe's rank on every dataset and its mean rank over the panel. The
         TEST splits take no part.
+
+    python benchmarks/accuracy.py forecast [--recipes default job ...] [--seeds 5]
+        The forecasting panel (forecast_panel.py: airline, sunspots and four
+        statsmodels series): each recipe's MASE on the held-out last horizon
+        beside seasonal naive and statsmodels' Holt-Winters.
+
+    python benchmarks/accuracy.py forecast-cv [--recipes ...]
+        The same from two rolling origins inside each training part, to choose.
+
+    python benchmarks/accuracy.py budget [--recipes default] [--seeds 3]
+        Seconds of default fits on random data of 100 x 100 and 1,000 x 500
+        steps (the budget's targets: 10 s and 60 s on two cores).
 
 A recipe is a named set of ``LSTMClassifier`` parameters (``RECIPES``);
 ``default`` is ``LSTMClassifier(random_state=seed)`` with nothing else set.
@@ -36,9 +48,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from panel import DATASETS, ONE_NN, PUBLISHED, load  # noqa: E402
 
 # LSTMClassifier parameters of each recipe; "default" sets none
+DEFAULT_WORK = 7900  # sklstm._recipe.WORK and SIZE_POWER as shipped
+DEFAULT_POWER = 0.45
 _AUTO = dict(max_epochs="auto", lr_schedule="plateau")
 RECIPES = {
     "default": {},
+    # the budget WORK / sqrt(N) before it became WORK / N**0.45 (set "_power")
+    "work12500": {"_work": 12_500, "_power": 0.5},
+    "work15000": {"_work": 15_000, "_power": 0.5},
     "fcn32": dict(hidden_size=32, fcn_channels=(32, 64, 32), **_AUTO),
     "fcn32_p30": dict(
         hidden_size=32, fcn_channels=(32, 64, 32), n_iter_no_change=30, **_AUTO
@@ -103,9 +120,12 @@ RECIPES = {
 
 
 def classifier(recipe: str, seed: int, smoke: bool = False):
-    from sklstm import LSTMClassifier
+    from sklstm import LSTMClassifier, _recipe
 
     params = dict(RECIPES[recipe], random_state=seed)
+    # "_work": the budget's WORK constant for this recipe (candidates for it)
+    _recipe.WORK = params.pop("_work", DEFAULT_WORK)
+    _recipe.SIZE_POWER = params.pop("_power", DEFAULT_POWER)
     if smoke:
         params["max_epochs"] = 2
     return LSTMClassifier(**params)

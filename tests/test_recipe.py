@@ -88,6 +88,8 @@ def test_fcn_parameters_are_checked():
         LSTMClassifier(fcn_channels=(4, 4), fcn_kernel_sizes=(3,), **FAST).fit(X, y)
     with pytest.raises(ValueError, match="fcn_channels must be a sequence of pos"):
         LSTMClassifier(fcn_channels=(4, 0), **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="'scaling' parameter of LSTMClassifier"):
+        LSTMClassifier(scaling="window", **FAST).fit(X, y)  # a regressor's option
 
 
 def test_auto_downsample_reads_long_sequences_coarsely():

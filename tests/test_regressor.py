@@ -198,9 +198,7 @@ def test_integer_weights_equal_repeated_rows(scaling):
     X = rng.normal(size=(15, 6))
     y = X[:, -1] + rng.normal(scale=0.1, size=15)
     w = rng.integers(0, 3, size=15)
-    params = dict(
-        FAST, batch_size=64, num_layers=2, bidirectional=True, pooling="max"
-    )
+    params = dict(FAST, batch_size=64, num_layers=2, bidirectional=True, pooling="max")
     a = LSTMRegressor(**params, scaling=scaling).fit(X, y, sample_weight=w)
     rows = np.repeat(np.arange(15), w)
     b = LSTMRegressor(**params, scaling=scaling).fit(X[rows], y[rows])
