@@ -260,8 +260,11 @@ class _BaseLSTM(BaseEstimator):
                 return self._train_steps(
                     X, y, sample_weight, reset=reset, epochs=epochs
                 )
-        except TrainingDivergedError:
-            raise  # keeps the last good weights of this training, by design
+        except TrainingDivergedError as error:
+            if getattr(error, "untrained", False):  # not one epoch finished
+                self.__dict__.clear()
+                self.__dict__.update(before)
+            raise  # else keeps the last good weights of this training, by design
         except BaseException:
             # validation (reset=True) rewrites n_channels_in_, classes_, y_mean_
             # ... before it can fail; the fitted model must survive a bad call
@@ -325,7 +328,7 @@ class _BaseLSTM(BaseEstimator):
         self.module_ = net.module_
         self._optimizer_state = net.optimizer_.state_dict()
         self._scheduler_state = _scheduler_state(net)
-        self._record(net)
+        self._record(net, incremental=incremental)
         return self
 
     def _epochs(self, sequences) -> int:
@@ -486,8 +489,14 @@ class _BaseLSTM(BaseEstimator):
             verbose=0,
         )
 
-    def _record(self, net):
-        """Append the new epochs to ``history_`` and set the summary attributes."""
+    def _record(self, net, incremental=False):
+        """Append the new epochs to ``history_`` and set the summary attributes.
+
+        An interrupt that leaves no finished epoch of this call, or any
+        interrupt of ``partial_fit``, raises ``KeyboardInterrupt`` (``_train``
+        then puts the estimator back as it was, so a user's loop stops); so
+        does a divergence in the first epoch of a call (as
+        :class:`TrainingDivergedError`, with the model left as it was)."""
         monitor = dict(net.callbacks_)["monitor"]
         start = len(self.history_)
         self.history_ = list(self.history_)  # a new list: rollback keeps the old
@@ -505,18 +514,29 @@ class _BaseLSTM(BaseEstimator):
         if reason == "diverged":
             self.history_.pop()  # the non-finite epoch's weights were discarded
         if self.history_ and reason in ("diverged", "interrupted", "converged"):
-            self.history_[-1]["stopped"] = reason
+            # a new dict: the one in history_ may be shared with a rollback copy
+            self.history_[-1] = {**self.history_[-1], "stopped": reason}
         self.loss_curve_ = [h["train_loss"] for h in self.history_]
         self.n_iter_ = len(self.history_)
         key = "valid_loss" if self.early_stopping else "train_loss"
         scores = [h[key] for h in self.history_ if key in h]
         self.best_loss_ = min(scores) if scores else None
+        finished = len(self.history_) - start  # epochs of this call
         if reason == "diverged":
-            raise TrainingDivergedError(
-                f"The training loss became NaN or infinite in epoch {self.n_iter_ + 1}"
-                f"; the weights of epoch {self.n_iter_} were kept. Lower lr (now "
-                f"{self.lr}), set clip_grad_norm, or scale the inputs."
+            kept = (
+                f"the weights of epoch {self.n_iter_} were kept"
+                if finished
+                else "the estimator was left as it was before this call"
             )
+            error = TrainingDivergedError(
+                f"The training loss became NaN or infinite in epoch {self.n_iter_ + 1}"
+                f"; {kept}. Lower lr (now {self.lr}), set clip_grad_norm, or scale "
+                "the inputs."
+            )
+            error.untrained = not finished
+            raise error
+        if reason == "interrupted" and (incremental or not finished):
+            raise KeyboardInterrupt  # nothing of this call to keep: roll back
         if reason == "interrupted":
             warnings.warn(
                 f"Training was interrupted; the weights of the last finished epoch "

@@ -304,13 +304,30 @@ def test_clip_grad_norm_reaches_every_step(small_regression):
     assert float(moved.norm()) > 1e-3
 
 
-def test_divergence_stops_with_last_good_weights(small_regression):
-    """Check that a NaN loss raises a clear error and keeps finite weights."""
+def test_divergence_stops_with_last_good_weights(small_regression, monkeypatch):
+    """Check that a NaN loss in epoch 3 raises a clear error and keeps the
+    finite weights of epoch 2."""
+    import torch
+
+    from sklstm._training import SequenceNet
+
     X, y = small_regression
-    reg = LSTMRegressor(**{**FAST, "max_epochs": 30}, optimizer="sgd", lr=1e12)
-    with pytest.raises(TrainingDivergedError, match="NaN or infinite"):
+    params = {**FAST, "max_epochs": 10, "n_iter_no_change": 99}
+    two_epochs = LSTMRegressor(**{**params, "max_epochs": 2}).fit(X, y).predict(X)
+    original = SequenceNet.train_step
+
+    def poison_in_epoch_3(net, batch, **kwargs):
+        if len(net.history) == 3:
+            with torch.no_grad():
+                next(net.module_.parameters()).fill_(float("nan"))
+        return original(net, batch, **kwargs)
+
+    monkeypatch.setattr(SequenceNet, "train_step", poison_in_epoch_3)
+    reg = LSTMRegressor(**params)
+    with pytest.raises(TrainingDivergedError, match="epoch 3; the weights of epoch 2"):
         reg.fit(X, y)
-    assert np.isfinite(reg.predict(X)).all()
+    assert reg.n_iter_ == 2
+    np.testing.assert_array_equal(reg.predict(X), two_epochs)
 
 
 def test_device_auto_picks_cuda_only_when_present(small_regression, monkeypatch):
@@ -366,7 +383,7 @@ def test_losses_read_in_groups_equal_skorchs_per_batch_reads(
     monkeypatch.setattr(
         LSTMRegressor,
         "_record",
-        lambda self, net: nets.append(net) or record(self, net),
+        lambda self, net, **kw: nets.append(net) or record(self, net, **kw),
     )
     params = {**FAST, "batch_size": 8, "early_stopping": True, "max_epochs": 4}
     monkeypatch.setattr(_training, "LOSS_READS_EVERY", every)
@@ -525,3 +542,86 @@ def test_plot_history_draws_the_learning_curves(small_regression):
     assert kept[0] == np.argmin(valid) + 1 and kept[1] == pytest.approx(min(valid))
     with pytest.raises(ValueError, match="needs a fitted estimator"):
         plot_history(LSTMRegressor())
+
+
+def _interrupt_in_epoch(epoch, monkeypatch):
+    """Make the next training raise KeyboardInterrupt in its ``epoch``-th epoch
+    (counted within that call), as Ctrl-C would."""
+    from sklstm._training import SequenceNet
+
+    original = SequenceNet.train_step
+
+    def interrupt(net, batch, **kwargs):
+        if len(net.history) == epoch:
+            raise KeyboardInterrupt
+        return original(net, batch, **kwargs)
+
+    monkeypatch.setattr(SequenceNet, "train_step", interrupt)
+
+
+def _state(reg, X):
+    return reg.predict(X), reg.n_iter_, [dict(h) for h in reg.history_]
+
+
+def test_an_interrupted_refit_keeps_the_fitted_model(small_regression, monkeypatch):
+    """Check that Ctrl-C before a refit finishes its first epoch leaves the
+    previous fitted model exactly as it was, and reaches the caller."""
+    X, y = small_regression
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    before = _state(reg, X)
+    _interrupt_in_epoch(1, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        reg.fit(X, y)
+    after = _state(reg, X)
+    np.testing.assert_array_equal(after[0], before[0])
+    assert after[1:] == before[1:]
+
+
+def test_an_interrupted_first_fit_leaves_the_estimator_unfitted(
+    small_regression, monkeypatch
+):
+    """Check that Ctrl-C in the first epoch of a first fit leaves nothing that
+    claims to be fitted (no model of initial weights)."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y = small_regression
+    reg = LSTMRegressor(**FAST)
+    _interrupt_in_epoch(1, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        reg.fit(X, y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+def test_partial_fit_lets_an_interrupt_through(small_regression, monkeypatch):
+    """Check that Ctrl-C inside a loop of partial_fit calls stops the loop and
+    leaves the state of the last finished call."""
+    X, y = small_regression
+    reg = LSTMRegressor(**FAST)
+    for _ in range(2):
+        reg.partial_fit(X, y)
+    before = _state(reg, X)
+    _interrupt_in_epoch(1, monkeypatch)
+    calls = 0
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(5):
+            calls += 1
+            reg.partial_fit(X, y)
+    assert calls == 1
+    after = _state(reg, X)
+    np.testing.assert_array_equal(after[0], before[0])
+    assert after[1:] == before[1:] and after[1] == 2
+
+
+def test_a_refit_diverging_at_once_keeps_the_fitted_model(small_regression):
+    """Check that a refit whose first epoch diverges raises and leaves the
+    previous fitted model as it was."""
+    X, y = small_regression
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    before = _state(reg, X)
+    reg.set_params(optimizer="sgd", lr=1e30, max_epochs=1)
+    with pytest.raises(TrainingDivergedError, match="left as it was"):
+        reg.fit(X, y)
+    after = _state(reg, X)
+    np.testing.assert_array_equal(after[0], before[0])
+    assert after[1:] == before[1:]
