@@ -75,6 +75,9 @@ ARCHITECTURE = (
 )
 
 
+NEGLIGIBLE_WEIGHT = 1e-30  # of the largest sample weight: counts as zero
+
+
 class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite; the last good weights are kept."""
 
@@ -231,8 +234,9 @@ class _BaseLSTM(BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights of the loss. Zero-weight samples are removed
-            before training.
+            Per-sample weights of the loss. Zero-weight samples (and weights
+            below 1e-30 of the largest, which the float32 loss would read as
+            zero) are removed before training.
 
         Returns
         -------
@@ -561,11 +565,19 @@ class _BaseLSTM(BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-            keep = sample_weight > 0
-            # zero weight means "not there": dropping keeps batches identical
+            # zero weight means "not there": dropping keeps batches identical;
+            # weights below NEGLIGIBLE_WEIGHT of the largest would be 0 in the
+            # float32 loss, and count as zero
+            keep = sample_weight > sample_weight.max() * NEGLIGIBLE_WEIGHT
             X = X.select(keep)
             y, weight = y[keep], sample_weight[keep]
         y, weight = self._finish_targets(y, weight, reset)
+        if weight is not None:  # class weights of 0 drop samples as well
+            keep = weight > weight.max() * NEGLIGIBLE_WEIGHT
+            if not keep.all():
+                X = X.select(keep)
+                y = y[torch.as_tensor(keep)] if torch.is_tensor(y) else y[keep]
+                weight = weight[keep]
         return X, y, normalised_weights(weight)
 
     def _check_X(self, X, reset):

@@ -394,7 +394,21 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
             per_class = compute_class_weight(
                 self.class_weight, classes=self.classes_, y=self.classes_[y]
             )
+            bad = ~np.isfinite(per_class) | (per_class < 0)
+            if bad.any():
+                raise ValueError(
+                    "class_weight must give each class a finite, non-negative "
+                    f"weight; got {per_class[bad][0]} for class "
+                    f"{self.classes_[bad].tolist()[0]!r}."
+                )
             weight = per_class[y] if weight is None else weight * per_class[y]
+            if not (weight > 0).any():
+                raise ValueError(
+                    "class_weight (with sample_weight) leaves every training "
+                    f"sample a weight of 0 (class weights {per_class.tolist()} for "
+                    f"classes {self.classes_.tolist()}); expected at least one "
+                    "sample with a positive weight."
+                )
         return torch.as_tensor(y, dtype=torch.int64), weight
 
     def __sklearn_tags__(self):

@@ -345,7 +345,9 @@ def place(dataset: SequenceDataset, device: str) -> SequenceDataset:
 
 
 def normalised_weights(sample_weight: np.ndarray | None) -> np.ndarray | None:
-    """Scale weights to mean 1 so that the loss keeps its usual size."""
+    """Scale weights to mean 1 so that the loss keeps its usual size (by the
+    largest first, so that weights near float64's limit do not overflow)."""
     if sample_weight is None:
         return None
-    return (sample_weight / sample_weight.mean()).astype(np.float32)
+    weight = sample_weight / sample_weight.max()
+    return (weight / weight.mean()).astype(np.float32)

@@ -13,6 +13,7 @@ LOSSES = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
 # the largest mean distance (in standard deviations) between a target and a
 # channel's last value for the channel to count as the target's own past
 LINK_ERROR = 0.5
+MAX_TARGET = 1e300  # larger targets would overflow their statistics
 SHARE_PROBES = 1000  # targets looked up in the table
 SHARE_SLICE = 8192  # table rows per lookup
 
@@ -335,6 +336,15 @@ default="window"
             Predictions, with the rank of the ``y`` seen in ``fit``.
         """
         out = self._forward(X) * self.y_scale_ + self.y_mean_
+        bad = ~np.isfinite(out)
+        if bad.any():
+            i = int(np.argwhere(bad)[0][0])
+            raise FloatingPointError(
+                f"The prediction for sample {i} is not finite ({bad.sum()} values "
+                "of the predictions are NaN or infinite): the network's output "
+                "overflowed. Check that X holds values of the size seen in fit, or "
+                "refit with scaled inputs or a smaller lr."
+            )
         return out.ravel() if self._y_ndim == 1 else out
 
     def _criterion(self):
@@ -360,12 +370,32 @@ default="window"
 
     def _finish_targets(self, y, weight, reset):
         if reset:
-            # weighted, so that integer weights equal repeated samples
-            self.y_mean_ = np.average(y, axis=0, weights=weight)
-            scale = np.sqrt(np.average((y - self.y_mean_) ** 2, axis=0, weights=weight))
+            self._check_target_range(y)
+            # weighted, so that integer weights equal repeated samples; in units
+            # of each column's largest value, so that the squares cannot overflow
+            w = None if weight is None else weight / weight.max()
+            unit = np.abs(y).max(axis=0)
+            unit = np.where(unit > 0, unit, 1.0)
+            mean = np.average(y / unit, axis=0, weights=w)
+            spread = np.sqrt(np.average((y / unit - mean) ** 2, axis=0, weights=w))
+            self.y_mean_ = mean * unit
+            scale = spread * unit
             self.y_scale_ = np.where(scale > 0, scale, 1.0)
         # standardised batch by batch (see _target_scaling): no copy of y here
         return y, weight
+
+    def _check_target_range(self, y):
+        """Refuse targets so large that their statistics, or predictions a
+        little beyond them, would leave float64's range."""
+        big = np.abs(y).max(axis=0)
+        for j in np.flatnonzero(big > MAX_TARGET):
+            where = f"column {j} of y" if y.shape[1] > 1 else "y"
+            raise ValueError(
+                f"{where} holds a value of magnitude {big[j]:.3g}; expected "
+                f"magnitudes below {MAX_TARGET:.0e}, so that the targets' mean and "
+                "spread, and predictions beyond them, stay finite in float64. "
+                "Rescale y first (e.g. divide it by a power of ten)."
+            )
 
     def _target_scaling(self):
         return self.y_mean_, self.y_scale_

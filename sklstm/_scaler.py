@@ -81,6 +81,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         valid = ~np.isnan(rows).all(axis=1)
         self.scaler_ = clone(StandardScaler() if self.scaler is None else self.scaler)
         self.scaler_.fit(rows[valid])
+        for name, value in vars(self.scaler_).items():
+            if name.endswith("_") and isinstance(value, np.ndarray):
+                value = np.asarray(value, dtype=float).reshape(-1)
+                if value.size == X.shape[2] and not np.isfinite(value).all():
+                    _overflow(int(np.flatnonzero(~np.isfinite(value))[0]), X)
         return self
 
     def transform(self, X):
@@ -111,6 +116,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         out = out.reshape(X.shape)
         if self.per_sequence:
             out = _standardise_each(out)
+        _check_finite(out, X)
         return restore(out)
 
     @staticmethod
@@ -131,6 +137,25 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             return out[:, :, 0] if two_d else out
 
         return X, restore
+
+
+def _check_finite(out, X):
+    """Refuse scaled values that overflowed where the input was finite (a
+    channel whose statistics leave float64's range, such as a value of 1e300)."""
+    bad = np.isnan(out) & ~np.isnan(X)
+    bad |= np.isinf(out)
+    if bad.any():
+        _overflow(int(np.argwhere(bad)[0][2]), X)
+
+
+def _overflow(channel, X):
+    """The error for a channel whose statistics overflow."""
+    big = float(np.nanmax(np.abs(X[:, :, channel])))
+    raise ValueError(
+        f"Scaling channel {channel} overflowed: it holds a value of magnitude "
+        f"{big:.3g}, whose square leaves float64's range. Expected magnitudes "
+        "below about 1e150; divide that channel by a power of ten first."
+    )
 
 
 def _standardise_each(X: np.ndarray) -> np.ndarray:
