@@ -12,6 +12,7 @@ import copy
 import itertools
 import math
 import numbers
+import re
 import warnings
 from contextlib import nullcontext
 
@@ -75,6 +76,7 @@ ARCHITECTURE = (
 )
 
 
+DEVICE = re.compile(r"auto|(cpu|cuda)(:\d+)?")  # the devices sklstm trains on
 NEGLIGIBLE_WEIGHT = 1e-30  # of the largest sample weight: counts as zero
 
 
@@ -111,9 +113,10 @@ class _BaseLSTM(BaseEstimator):
             StrOptions({"auto"}),
         ],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        # the optimisers compute in float32: a rate beyond its range overflows
+        "lr": [Interval(numbers.Real, 0, 1e38, closed="neither")],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "weight_decay": [Interval(numbers.Real, 0, 1e38, closed="left")],
         "clip_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
@@ -319,6 +322,7 @@ class _BaseLSTM(BaseEstimator):
             else:
                 net.module_.load_state_dict(self.module_.state_dict())
                 if incremental and self._optimizer_state is not None:
+                    _check_same_optimizer(net.optimizer_, self._optimizer_state, self)
                     net.optimizer_.load_state_dict(self._optimizer_state)
                 # after initialize(), whose fresh weights drew random numbers, so
                 # that continued training draws what one long fit would have
@@ -768,8 +772,15 @@ of arrays
         return out
 
     def _device(self, training=True):
+        if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
+            raise ValueError(
+                "device must be 'auto', 'cpu' or 'cuda', optionally with an index "
+                f"('cuda:1'); got {self.device!r}."
+            )
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device.startswith("cpu"):
+            return "cpu"  # torch has one CPU device: 'cpu:0' is 'cpu'
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             if training:
                 raise ValueError(
@@ -876,6 +887,20 @@ def _positive_ints(value, name: str, meaning: str) -> tuple:
 
 def _tuple_or_none(value):
     return None if value is None else tuple(int(v) for v in value)
+
+
+def _check_same_optimizer(optimizer, state, estimator):
+    """Refuse to continue an optimizer state saved by another kind of optimizer
+    (``set_params(optimizer=...)`` between ``partial_fit`` calls)."""
+    saved = set(state["param_groups"][0]) if state.get("param_groups") else set()
+    now = set(optimizer.state_dict()["param_groups"][0])
+    if saved and saved != now:
+        raise ValueError(
+            f"partial_fit continues the optimizer the model was trained with, but "
+            f"optimizer is now {estimator.optimizer!r}, whose settings "
+            f"{sorted(now - saved)} that state lacks. Call fit to train afresh with "
+            "the new optimizer, or set the optimizer back."
+        )
 
 
 def _scheduler_state(net):

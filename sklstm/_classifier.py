@@ -371,6 +371,13 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
 
     def _check_targets(self, y, reset):
         y = column_or_1d(y, warn=True)
+        if y.dtype == object:
+            kinds = {type(v).__name__ for v in y.tolist()}
+            if "str" in kinds and len(kinds) > 1:
+                raise TypeError(
+                    f"y mixes label types {sorted(kinds)}; expected labels of one "
+                    "type (all strings, or all numbers), e.g. y.astype(str)."
+                )
         check_classification_targets(y)
         if reset:
             classes = getattr(self, "_partial_classes", None)

@@ -18,6 +18,15 @@ SHARE_PROBES = 1000  # targets looked up in the table
 SHARE_SLICE = 8192  # table rows per lookup
 
 
+def _numeric(y) -> bool:
+    """Whether an object- or text-typed ``y`` converts to float."""
+    try:
+        np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 class LSTMRegressor(RegressorMixin, _BaseLSTM):
     """LSTM network for sequence regression and forecasting.
 
@@ -351,6 +360,14 @@ default="window"
         return LOSSES[self.loss](reduction="none")
 
     def _check_targets(self, y, reset):
+        kind = getattr(y, "dtype", None)
+        text = kind is not None and np.asarray(y).dtype.kind in "OUS"
+        if str(kind) == "category" or (text and not _numeric(y)):
+            raise ValueError(
+                f"LSTMRegressor needs numeric targets; y holds {kind} values "
+                f"(e.g. {np.asarray(y).ravel()[:3].tolist()}). For labels use "
+                "LSTMClassifier; for numbers stored as text convert y first."
+            )
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim not in (1, 2):
             raise ValueError(

@@ -315,7 +315,14 @@ def read_list(X):
             "X is an empty list; expected at least one sequence (an array of "
             "shape (n_timesteps,) or (n_timesteps, n_channels))."
         )
-    if isinstance(X[0], numbers.Number) or isinstance(X[0], (str, bytes)):
+    if all(isinstance(x, numbers.Number) for x in X):
+        raise ValueError(
+            f"X is a flat list of {len(X)} numbers; expected a list of sequences "
+            "(arrays of shape (n_timesteps,) or (n_timesteps, n_channels)) or a "
+            "2-D array (n_samples, n_timesteps). For one series, cut windows "
+            "first with make_windows or SequenceWindower."
+        )
+    if isinstance(X[0], (str, bytes)):
         return X
     seqs = []
     for i, seq in enumerate(X):
@@ -342,6 +349,11 @@ def read_list(X):
         raise ValueError(
             "Variable-length sequences must share one channel count; got "
             f"channel counts {sorted(channels)}."
+        )
+    if channels == {0}:
+        raise ValueError(
+            f"X has 0 channels (shapes {_few(s.shape for s in seqs)}); expected "
+            "sequences of shape (n_timesteps, n_channels) with at least one channel."
         )
     for i, s in enumerate(seqs):
         if s.shape[0] == 0:

@@ -167,7 +167,16 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         )
         if reset:
             self._id_index = self._find_id_column()
+        import pandas as pd  # here: the windower alone does not need pandas
+
         ids = table[:, self._id_index]
+        missing = pd.isna(ids)
+        if missing.any():
+            raise ValueError(
+                f"series_id column {self.series_id!r} is missing in row "
+                f"{int(np.argmax(missing))} ({int(missing.sum())} rows in all); "
+                "expected an id in every row."
+            )
         values = np.delete(table, self._id_index, axis=1)
         try:
             values = values.astype(np.float64)
@@ -253,7 +262,11 @@ def make_windows(data, window, *, horizon=1, target=None, step=1):
     array([3., 4., 5.])
     """
     for name, value in (("window", window), ("horizon", horizon), ("step", step)):
-        if not isinstance(value, numbers.Integral) or value < 1:
+        if (
+            not isinstance(value, numbers.Integral)
+            or isinstance(value, bool)
+            or value < 1
+        ):
             raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
     columns = getattr(data, "columns", None)  # a DataFrame's, not a Series'
     table = np.asarray(data, dtype=np.float64)

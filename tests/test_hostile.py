@@ -91,3 +91,91 @@ def test_a_non_finite_prediction_is_an_error():
     reg.y_scale_ = np.array([np.inf])  # as an overflow inside the network would
     with pytest.raises(FloatingPointError, match="prediction for sample 0 is not"):
         reg.predict(X)
+
+
+@pytest.mark.parametrize(
+    "device, message",
+    [
+        ("tpu", "device must be 'auto', 'cpu' or 'cuda'.*got 'tpu'"),
+        ("", "device must be 'auto', 'cpu' or 'cuda'.*got ''"),
+        ("cuda:x", "got 'cuda:x'"),
+    ],
+)
+def test_unknown_devices_get_a_clear_error(device, message):
+    """Check that a device torch would reject with its own error is refused
+    first, naming the accepted ones."""
+    with pytest.raises(ValueError, match=message):
+        LSTMRegressor(device=device, **FAST).fit(X, rng.normal(size=20))
+
+
+def test_cpu_with_an_index_is_the_cpu():
+    """Check that 'cpu:0', a valid torch device, trains as 'cpu' does."""
+    y = rng.normal(size=20)
+    a = LSTMRegressor(device="cpu:0", **FAST).fit(X, y).predict(X)
+    np.testing.assert_array_equal(
+        a, LSTMRegressor(device="cpu", **FAST).fit(X, y).predict(X)
+    )
+
+
+def test_a_learning_rate_beyond_float32_is_refused():
+    """Check that lr=1e300 is a parameter error, not a torch overflow."""
+    with pytest.raises(ValueError, match="'lr' parameter.*range"):
+        LSTMRegressor(lr=1e300, **FAST).fit(X, rng.normal(size=20))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
+def test_partial_fit_after_changing_the_optimizer(optimizer):
+    """Check that continuing Adam's state with another optimizer is a clear
+    error that leaves the model as it was."""
+    y = rng.normal(size=20)
+    reg = LSTMRegressor(**FAST).fit(X, y)
+    before = reg.predict(X)
+    reg.set_params(optimizer=optimizer)
+    with pytest.raises(ValueError, match=f"optimizer is now '{optimizer}'"):
+        reg.partial_fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), before)
+
+
+def test_ragged_sequences_without_channels_are_refused():
+    """Check a ragged list whose sequences have 0 channels."""
+    with pytest.raises(ValueError, match="X has 0 channels"):
+        LSTMRegressor(**FAST).fit([np.zeros((3, 0)), np.zeros((4, 0))], [1.0, 2.0])
+
+
+def test_a_flat_list_of_numbers_is_not_sequences():
+    """Check that a list of floats as X says what was expected."""
+    with pytest.raises(ValueError, match="flat list of 3 numbers; expected a list"):
+        LSTMRegressor(**FAST).fit([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+
+
+def test_a_missing_series_id_is_named():
+    """Check that a NaN id in the windower's id column names the row."""
+    from sklstm import SequenceWindower
+
+    table = np.c_[[0, 0, np.nan, 1, 1], np.arange(5.0)]
+    with pytest.raises(ValueError, match="series_id column 0 is missing in row 2"):
+        SequenceWindower(3, series_id=0).fit_transform(table)
+
+
+def test_make_windows_refuses_a_boolean_window():
+    """Check that True is not read as a window of 1."""
+    from sklstm import make_windows
+
+    with pytest.raises(ValueError, match="window must be an integer >= 1; got True"):
+        make_windows(np.arange(10.0), True)
+
+
+def test_labels_of_mixed_types_are_refused():
+    """Check that labels mixing strings and integers are a TypeError saying so."""
+    y = np.array(["a", 1] * 10, dtype=object)
+    with pytest.raises(TypeError, match=r"mixes label types \['int', 'str'\]"):
+        LSTMClassifier(**FAST).fit(X, y)
+
+
+def test_categorical_targets_are_refused_by_the_regressor():
+    """Check that a pandas Categorical y points to the classifier."""
+    import pandas as pd
+
+    y = pd.Series(pd.Categorical(list("ab") * 10))
+    with pytest.raises(ValueError, match="needs numeric targets.*LSTMClassifier"):
+        LSTMRegressor(**FAST).fit(X, y)
