@@ -36,6 +36,7 @@ from ._data import (
     to_device,
 )
 from ._heap import heap_pad
+from ._memory import check_allocation, network_bytes
 from ._network import LSTMNetwork, attention_weights, autocast
 from ._recipe import (
     AUTO_FCN,
@@ -288,6 +289,15 @@ class _BaseLSTM(BaseEstimator):
             self._fitted_architecture = self._architecture()
             self._learn_scaling(sequences, y_enc, weight)
             self._downsample = self._steps_per_lstm_step(sequences)
+            check_allocation(
+                network_bytes(self._module_kwargs()),
+                f"Training this network (hidden_size={self.hidden_size}, "
+                f"num_layers={self.num_layers}, {self.n_channels_in_} input "
+                f"channels, vocab_size_={self.vocab_size_}, conv_kernel_size="
+                f"{self.conv_kernel_size})",
+                "expected sizes that follow the data; lower the one that is far "
+                "above it.",
+            )
         incremental = epochs is not None
         validating = self.early_stopping and not incremental
         n_valid = None  # the tail of validation_fraction

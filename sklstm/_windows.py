@@ -10,6 +10,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._memory import check_allocation
+
 
 class SequenceWindower(TransformerMixin, BaseEstimator):
     """Turn a time-indexed table into one trailing window per row.
@@ -117,6 +119,11 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         ids, values = self._split(X, reset=False)
         if ids is None:
             return _trailing_windows(values, self.window)
+        check_allocation(
+            len(values) * self.window * values.shape[1] * 8,
+            f"window={self.window} over {len(values)} rows of stacked series",
+            "expected a window of at most about the longest series' length.",
+        )
         out = np.empty((len(values), self.window, values.shape[1]))
         import pandas as pd  # loaded only for stacked series
 
@@ -209,8 +216,25 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         return tags
 
 
+PADDING_LIMIT = 64 * 2**20  # bytes of padding a window beyond the table may take
+
+
 def _trailing_windows(values: np.ndarray, window: int) -> np.ndarray:
     """``(n, window, c)`` view of trailing windows, NaN before the first row."""
+    padding = (window - 1) * values.shape[1] * 8
+    if window > len(values) and padding > PADDING_LIMIT:
+        raise ValueError(
+            f"window={window} is longer than the table ({len(values)} rows) and "
+            f"its padding alone would take {padding / 2**20:.0f} MiB; expected a "
+            "window of at most about the table's length (each window ends at its "
+            "own row, so steps before the table are padding)."
+        )
+    check_allocation(
+        (window - 1 + len(values)) * values.shape[1] * 8,
+        f"window={window} on a table of {len(values)} rows (the padding before "
+        "its first row)",
+        "expected a window of at most about the table's length.",
+    )
     padded = np.concatenate([np.full((window - 1, values.shape[1]), np.nan), values])
     # sliding_window_view puts the window axis last: (n, c, window)
     return sliding_window_view(padded, window, axis=0).transpose(0, 2, 1)

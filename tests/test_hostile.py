@@ -179,3 +179,41 @@ def test_categorical_targets_are_refused_by_the_regressor():
     y = pd.Series(pd.Categorical(list("ab") * 10))
     with pytest.raises(ValueError, match="needs numeric targets.*LSTMClassifier"):
         LSTMRegressor(**FAST).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, what",
+    [
+        (dict(hidden_size=10**5), "hidden_size=100000"),
+        (dict(conv_channels=(32,), conv_kernel_size=10**8), "conv_kernel_size=100000000"),
+    ],
+)
+def test_networks_far_beyond_memory_are_refused_before_allocating(params, what):
+    """Check that sizes that follow a number, not the data, are a ValueError
+    saying how much they would take, before torch allocates anything."""
+    params = {**FAST, **params}
+    with pytest.raises(ValueError, match=r"would take [\d.]+ GiB, more than half"):
+        LSTMRegressor(**params).fit(X, rng.normal(size=20))
+
+
+def test_a_token_id_far_above_the_others_is_refused(monkeypatch):
+    """Check that one id of 2**24 - 1 (an embedding of a billion weights, 16 GiB
+    to train) is a ValueError on a machine with 8 GiB free, not an allocation."""
+    from sklstm import _memory
+
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 8 * 2**30)
+    T = rng.integers(1, 5, size=(20, 6))
+    T[0, 0] = 2**24 - 1
+    with pytest.raises(ValueError, match="vocab_size_=16777216.*would take 16 GiB"):
+        LSTMRegressor(embedding_dim=64, **FAST).fit(T, rng.normal(size=20))
+
+
+def test_a_window_far_longer_than_the_table_is_refused():
+    """Check that window=10**9 over 10 rows is refused, while a window somewhat
+    longer than the table still works (its steps before the table are padding)."""
+    from sklstm import SequenceWindower
+
+    table = rng.normal(size=(10, 1))
+    with pytest.raises(ValueError, match="longer than the table .10 rows.*7629 MiB"):
+        SequenceWindower(window=10**9).fit_transform(table)
+    assert SequenceWindower(window=50).fit_transform(table).shape == (10, 50, 1)
