@@ -373,7 +373,10 @@ def optuna_search(
     cv : int, splitter or None, default=None
         As for ``OptunaSearchCV`` (None: 5-fold).
     enable_pruning : bool, default=False
-        Train epoch by epoch and let the study's pruner stop bad trials.
+        Train epoch by epoch and let the study's pruner stop bad trials. Each
+        trial then trains ``max_iter`` epochs (one ``partial_fit`` call each):
+        unless given, the estimator's ``max_epochs``, or PRUNED_EPOCHS (100)
+        when that is ``"auto"`` (optuna-integration's own default is 1,000).
     **kwargs : dict
         Any other ``OptunaSearchCV`` argument (``n_trials``, ``study``,
         ``max_iter``, ``scoring``, ``timeout``, ...).
@@ -402,6 +405,9 @@ def optuna_search(
             "the step's name and '__', e.g. 'lstm__hidden_size'."
         )
     if enable_pruning:
+        if "max_iter" not in kwargs:
+            epochs = _step(estimator, "")[0].max_epochs
+            kwargs["max_iter"] = PRUNED_EPOCHS if epochs == "auto" else epochs
         if type(estimator) is Pipeline:
             estimator = PartialFitPipeline(
                 estimator.steps, memory=estimator.memory, verbose=estimator.verbose
@@ -419,6 +425,11 @@ def optuna_search(
     return OptunaSearchCV(
         estimator, param_distributions, cv=cv, enable_pruning=enable_pruning, **kwargs
     )
+
+
+# epochs of a pruned trial when the estimator's budget is "auto" (which depends
+# on data that optuna_search does not see)
+PRUNED_EPOCHS = 100
 
 
 def _reshuffles(cv) -> bool:

@@ -185,7 +185,10 @@ def test_categorical_targets_are_refused_by_the_regressor():
     "params, what",
     [
         (dict(hidden_size=10**5), "hidden_size=100000"),
-        (dict(conv_channels=(32,), conv_kernel_size=10**8), "conv_kernel_size=100000000"),
+        (
+            dict(conv_channels=(32,), conv_kernel_size=10**8),
+            "conv_kernel_size=100000000",
+        ),
     ],
 )
 def test_networks_far_beyond_memory_are_refused_before_allocating(params, what):
@@ -217,3 +220,25 @@ def test_a_window_far_longer_than_the_table_is_refused():
     with pytest.raises(ValueError, match="longer than the table .10 rows.*7629 MiB"):
         SequenceWindower(window=10**9).fit_transform(table)
     assert SequenceWindower(window=50).fit_transform(table).shape == (10, 50, 1)
+
+
+def test_pruned_searches_train_the_estimators_epochs():
+    """Check that optuna_search with pruning trains max_epochs per trial, not
+    optuna-integration's 1,000, unless max_iter is given."""
+    from sklearn.pipeline import make_pipeline
+
+    from sklstm import SequenceWindower
+    from sklstm.tuning import PRUNED_EPOCHS, optuna_search
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # OptunaSearchCV is "experimental"
+        assert (
+            optuna_search(LSTMRegressor(max_epochs=3), enable_pruning=True).max_iter
+            == 3
+        )
+        pipe = make_pipeline(SequenceWindower(3), LSTMRegressor())
+        assert optuna_search(pipe, enable_pruning=True).max_iter == PRUNED_EPOCHS
+        given = optuna_search(
+            LSTMRegressor(max_epochs=3), enable_pruning=True, max_iter=7
+        )
+        assert given.max_iter == 7
