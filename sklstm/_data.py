@@ -57,6 +57,8 @@ class SequenceDataset(torch.utils.data.Dataset):
         # the patch stays on the CPU too (it is small), so that a batch's lengths
         # and longest sample are known without waiting for a GPU
         self.host_patch = self.patch
+        if isinstance(y, np.ndarray) and not y.flags.writeable:
+            y = y.copy()  # pandas' read-only views: torch wants writable memory
         self.y = None if y is None else torch.as_tensor(y)
         self.y_scaling = None
         if y_scaling is not None:

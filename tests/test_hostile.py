@@ -242,3 +242,14 @@ def test_pruned_searches_train_the_estimators_epochs():
             LSTMRegressor(max_epochs=3), enable_pruning=True, max_iter=7
         )
         assert given.max_iter == 7
+
+
+def test_a_pandas_series_target_trains_without_torch_warnings():
+    """Check that pandas' read-only arrays (copy-on-write) do not make torch
+    warn about non-writable memory."""
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        LSTMRegressor(**FAST).fit(X, pd.Series(rng.normal(size=20)))
+        LSTMClassifier(**FAST).fit(X, pd.Series(LABELS))
