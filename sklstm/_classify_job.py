@@ -60,8 +60,16 @@ def load(path, *, label, id_col=None, time_col=None, like=None) -> Sequences:
     if id_col is None and "series_id" in table.columns and label != "series_id":
         id_col = "series_id"
     if id_col is None:
-        return _wide(table, labels, source, like)
-    return _long(table, labels, id_col, time_col, source, like)
+        data = _wide(table, labels, source, like)
+    else:
+        data = _long(table, labels, id_col, time_col, source, like)
+    from ._classifier import LSTMClassifier
+
+    try:  # the estimator's own checks, before any training
+        LSTMClassifier()._check_X(data.X, reset=True)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"{source}: {e}") from None
+    return data
 
 
 def _numeric(table, columns, source):
@@ -99,6 +107,12 @@ def _wide(table, labels, source, like):
 
 def _long(table, labels, id_col, time_col, source, like):
     check_column(table, id_col, "--id-col", source)
+    if table[id_col].isna().any():
+        row = int(np.flatnonzero(table[id_col].isna().to_numpy())[0])
+        raise InputError(
+            f"The id column {id_col!r} of {source} is empty in row {row}; expected "
+            "a sequence id in every row."
+        )
     if time_col is None and "timestep" in table.columns:
         time_col = "timestep"
     if time_col is not None:

@@ -79,6 +79,13 @@ def load_series(csv=None, *, target=None, time_col=None, dataset=None) -> Series
     times, season = pd.RangeIndex(len(table)), 1
     if time_col is not None:
         raw = check_column(table, time_col, "--time-col", source)
+        if raw.isna().any():
+            row = int(np.flatnonzero(raw.isna().to_numpy())[0])
+            raise InputError(
+                f"The time column {time_col!r} of {source} is empty in row {row} "
+                f"({int(raw.isna().sum())} rows in all); expected a time stamp in "
+                "every row."
+            )
         times = _parse_times(raw, source)
         if times.has_duplicates:
             dup = times[times.duplicated()][0]

@@ -66,7 +66,7 @@ def numeric_column(column, what, source):
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
             f"The {what} column {column.name!r} of {source} must be numeric; row "
-            f"{row} holds {column.iloc[row]!r}."
+            f"{row} holds {_excerpt(column.iloc[row])}."
         )
     missing = values.isna()
     if missing.any():
@@ -76,7 +76,25 @@ def numeric_column(column, what, source):
             f"value(s), the first in row {int(rows[0])}; fill them first (for "
             "example with pandas' interpolate()) or drop those rows."
         )
-    return values.to_numpy(dtype=np.float64)
+    values = values.to_numpy(dtype=np.float64)
+    huge = ~(np.abs(values) <= MAX_VALUE)
+    if huge.any():
+        row = int(np.flatnonzero(huge)[0])
+        raise InputError(
+            f"The {what} column {column.name!r} of {source} holds "
+            f"{_excerpt(values[row])} in row {row}; expected finite values below "
+            f"{MAX_VALUE:.0e} in magnitude."
+        )
+    return values
+
+
+MAX_VALUE = 1e300  # beyond it, statistics of a column overflow float64
+
+
+def _excerpt(value, limit=40) -> str:
+    """A value as text, cut to ``limit`` characters for error messages."""
+    text = repr(value.item() if hasattr(value, "item") else value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def finite_or_none(value):

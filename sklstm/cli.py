@@ -33,7 +33,13 @@ def _epochs(text):
 
 
 def _non_negative(text):
-    return 0 if text.strip() == "0" else _positive(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {value}")
+    return value
 
 
 def _common(p, *, max_epochs, trials=0, out_default="sklstm-output"):
@@ -60,7 +66,9 @@ def _common(p, *, max_epochs, trials=0, out_default="sklstm-output"):
         help=f"most epochs per fit, or 'auto': a budget that adapts to the data "
         f"(default {max_epochs})",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--seed", type=_non_negative, default=0, help="random seed (default 0)"
+    )
     p.add_argument(
         "--out",
         default=out_default,
@@ -212,6 +220,17 @@ def _parser():
     return parser
 
 
+def _check_storage(url):
+    """Open ``--storage`` before any work: a bad URL or folder is bad input."""
+    from ._jobs import InputError
+    from .tuning import _storage
+
+    try:
+        _storage(url)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
 def main(argv=None) -> int:
     """Run the ``sklstm`` command; returns the exit status."""
     parser = _parser()
@@ -220,6 +239,8 @@ def main(argv=None) -> int:
     from ._jobs import InputError
 
     try:
+        if getattr(args, "storage", None) and args.trials:
+            _check_storage(args.storage)
         if args.command == "classify":
             _classify(parser, args)
         else:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -379,3 +380,93 @@ def test_an_interrupted_trial_is_replaced_when_the_search_runs_again(tmp_path):
     _, summary = _run_trials(objective, tmp_path, n_trials=3)
     assert summary["trials_before_this_run"] == 1 and summary["trials_run"] == 2
     assert (summary["complete"], summary["fail"]) == (3, 1) and len(calls) == 4
+
+
+def _table(path, frame):
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (np.inf, r"holds inf in row 5; expected finite values below 1e\+300"),
+        (1e308, r"holds 1e\+308 in row 5"),
+    ],
+)
+def test_forecast_refuses_non_finite_or_huge_targets(tmp_path, capsys, value, message):
+    """Bad numbers in the target are bad input (exit 2, one line), not a traceback."""
+    y = np.arange(60.0) + 10
+    y[5] = value
+    path = _table(tmp_path / "t.csv", pd.DataFrame({"y": y}))
+    err = _fails(
+        ["forecast", path, "--target", "y", "--window", "6", "--horizon", "3"], capsys
+    )
+    assert re.search(message, err) and "Traceback" not in err
+
+
+def test_forecast_refuses_an_empty_time_stamp(tmp_path, capsys):
+    """An empty date cell is named, instead of sorting it last and losing the season."""
+    times = list(pd.date_range("2020-01-01", periods=60, freq="MS").astype(str))
+    times[7] = None
+    path = _table(tmp_path / "t.csv", pd.DataFrame({"m": times, "y": np.arange(60.0)}))
+    err = _fails(["forecast", path, "--target", "y", "--time-col", "m"], capsys)
+    assert "The time column 'm' of" in err and "is empty in row 7" in err
+
+
+def test_bad_seed_and_storage_are_usage_errors(capsys, tmp_path):
+    """A negative seed and a storage that cannot be opened exit 2 before any work."""
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage error
+        cli.main(["forecast", "--dataset", "airline", "--seed", "-1"])
+    assert exit_.value.code == 2
+    assert "expected an integer >= 0; got -1" in capsys.readouterr().err
+    for storage, message in [
+        ("nosuch://x", "Cannot open the Optuna storage 'nosuch://x'"),
+        (str(tmp_path / "nope" / "x.journal"), "the folder"),
+    ]:
+        err = _fails(
+            ["forecast", "--dataset", "airline", "--trials", "1", "--storage", storage],
+            capsys,
+        )
+        assert message in err
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda w: w.iloc.__setitem__((3, 2), np.nan),
+            "Sample 3 has an all-NaN time step 2",
+        ),
+        (
+            lambda w: w.iloc.__setitem__((4, slice(0, 8)), np.nan),
+            "Sample 4 has no valid",
+        ),
+        (
+            lambda w: w.iloc.__setitem__((4, 3), np.inf),
+            "infinity in sample 4 at time step 3",
+        ),
+        (lambda w: w.iloc.__setitem__((4, 3), 1e300), "magnitude 1e\\+300"),
+    ],
+)
+def test_classify_refuses_bad_wide_rows(tmp_path, capsys, edit, message):
+    """The estimator's input checks run before training: exit 2, file named."""
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 8)))
+    edit(wide)
+    wide["label"] = np.arange(20) % 2
+    path = _table(tmp_path / "w.csv", wide)
+    err = _fails(["classify", path, "--label", "label", "--out", str(tmp_path)], capsys)
+    assert "w.csv: " in err and re.search(message, err)
+
+
+def test_classify_refuses_an_empty_sequence_id(tmp_path, capsys):
+    """A NaN in a long table's id column names the row instead of a KeyError."""
+    rng = np.random.default_rng(0)
+    ids = np.repeat(np.arange(10), 5).astype(float)
+    ids[7] = np.nan
+    frame = pd.DataFrame(
+        {"id": ids, "a": rng.normal(size=50), "label": np.repeat(np.arange(10) % 2, 5)}
+    )
+    path = _table(tmp_path / "l.csv", frame)
+    err = _fails(["classify", path, "--label", "label", "--id-col", "id"], capsys)
+    assert "The id column 'id' of" in err and "is empty in row 7" in err
