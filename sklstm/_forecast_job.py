@@ -95,6 +95,9 @@ def run(
         bar.close()
     means = {name: fc.mean_scores(folds_out, name) for name, _ in MODELS}
     echo(_summary_table(means))
+    warning = _baseline_warning(means)
+    if warning:
+        echo(warning)
     if show_progress:
         echo("Refitting on the whole series:")
     pipe, future = fc.refit_and_forecast(y, plan, params, verbose=int(show_progress))
@@ -104,6 +107,7 @@ def run(
     model_path = save(pipe, out / "model.sklstm")
     metrics = _metrics(series, plan, params, study, folds_out, means, stamps, future)
     metrics["settings"]["preparation_cv_mae"] = chosen
+    metrics["warning"] = warning
     write_json(out / "metrics.json", metrics)
     plot = _plot(out / "forecast.png", series, plan, folds_out, stamps, future, pipe)
     write_text(out / "report.md", _report(metrics, model_path.name, plot.name))
@@ -268,6 +272,7 @@ def _report(metrics, model_name, plot_name):
         "the search used, so they are slightly optimistic.",
     )
     forecast = [[f["time"], _cell(f["value"])] for f in metrics["forecast"]]
+    warning = f"\n**{metrics['warning']}**\n" if metrics.get("warning") else ""
     return f"""# Forecast of {d["target"]}
 
 Data: {d["source"]}, {d["n_values"]} values from {d["first"]} to {d["last"]}.
@@ -284,7 +289,7 @@ over forecast origins; each origin forecasts {s["horizon"]} steps, scored
 against what happened. Means over the folds:
 
 {markdown_table(["model", "MAE", "RMSE", "MAPE %", "MASE"], rows)}
-
+{warning}
 MAE per fold:
 
 {markdown_table(["test origins", "LSTM", "naive", "seasonal naive"], folds)}
@@ -308,6 +313,24 @@ on each fold's training span: below 1 beats it in-sample.
   back (no pickle). It reads {_reads(s)}, as described above.
 - `metrics.json`: every figure here, per fold.
 """
+
+
+def _baseline_warning(means):
+    """A plain sentence when the LSTM's CV MAE is not below a baseline's."""
+    lstm = means["lstm"]["mae"]
+    beaten = [
+        f"{label} ({means[name]['mae']:.4g})"
+        for name, label in MODELS[1:]
+        if means[name]["mae"] is not None and lstm >= means[name]["mae"]
+    ]
+    if not beaten:
+        return None
+    return (
+        f"Warning: the LSTM's CV MAE ({lstm:.4g}) is not below "
+        + " or ".join(beaten)
+        + "; on this series the baseline forecasts better. Try another --window, "
+        "--difference, more data, or --trials."
+    )
 
 
 def _reads(settings):

@@ -470,3 +470,19 @@ def test_classify_refuses_an_empty_sequence_id(tmp_path, capsys):
     path = _table(tmp_path / "l.csv", frame)
     err = _fails(["classify", path, "--label", "label", "--id-col", "id"], capsys)
     assert "The id column 'id' of" in err and "is empty in row 7" in err
+
+
+def test_forecast_says_when_the_lstm_loses_to_a_baseline(tmp_path, capsys):
+    """A series the LSTM cannot learn in two epochs (a straight line, where the
+    naive forecast is nearly exact) gets a plain warning in the output, the
+    metrics and the report."""
+    path = _table(tmp_path / "t.csv", pd.DataFrame({"y": np.arange(80.0) * 3 + 5}))
+    args = ["forecast", path, "--target", "y", "--window", "6", "--horizon", "3"]
+    assert (
+        cli.main(args + ["--out", str(tmp_path), "--max-epochs", "1", "--no-progress"])
+        == 0
+    )
+    metrics = _files(tmp_path, "forecast.png")
+    assert metrics["warning"].startswith("Warning: the LSTM's CV MAE")
+    assert "is not below naive" in capsys.readouterr().out
+    assert "is not below naive" in (tmp_path / "report.md").read_text()
