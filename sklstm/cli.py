@@ -18,14 +18,20 @@ EPILOG = (
 )
 
 
-def _positive(text):
+def _at_least(text, lowest):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {value}")
+    if value < lowest:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= {lowest}; got {value}"
+        )
     return value
+
+
+def _positive(text):
+    return _at_least(text, 1)
 
 
 def _epochs(text):
@@ -33,13 +39,7 @@ def _epochs(text):
 
 
 def _non_negative(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {value}")
-    return value
+    return _at_least(text, 0)
 
 
 def _common(p, *, max_epochs, trials=0, out_default="sklstm-output"):
