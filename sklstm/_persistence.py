@@ -337,8 +337,13 @@ def save(estimator, path) -> Path:
     )
     text = json.dumps(document, sort_keys=True)
     metadata = {"sklstm": text, "sha256": _digest(text, tensors)}
-    with replacing(path) as tmp:
-        save_file(tensors, tmp, metadata=metadata)
+    from safetensors import SafetensorError
+
+    try:
+        with replacing(path) as tmp:
+            save_file(tensors, tmp, metadata=metadata)
+    except SafetensorError as e:  # a full disk, say: an OSError by nature
+        raise OSError(f"Could not write the model file {str(path)!r}: {e}") from e
     return Path(path)
 
 
@@ -367,8 +372,13 @@ def load(path):
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise FileNotFoundError(f"No model file at {str(path)!r}.")
+    if not path.is_file():  # a folder, a FIFO, a device, a dangling link
+        raise ModelFileError(
+            f"{str(path)!r} is not a regular file; expected a model file written "
+            "by sklstm.save."
+        )
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             metadata = f.metadata() or {}

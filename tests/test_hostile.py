@@ -253,3 +253,87 @@ def test_a_pandas_series_target_trains_without_torch_warnings():
         warnings.simplefilter("error", UserWarning)
         LSTMRegressor(**FAST).fit(X, pd.Series(rng.normal(size=20)))
         LSTMClassifier(**FAST).fit(X, pd.Series(LABELS))
+
+
+def _fitted():
+    return LSTMRegressor(**FAST).fit(X, rng.normal(size=20))
+
+
+def test_load_refuses_what_is_not_a_regular_file(tmp_path):
+    """Check that a folder, a FIFO and a dangling link are ModelFileError, and a
+    missing path FileNotFoundError."""
+    import os
+
+    from sklstm import ModelFileError, load
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    dangling = tmp_path / "link"
+    dangling.symlink_to(tmp_path / "gone")
+    for path in (tmp_path, fifo, dangling):
+        with pytest.raises(ModelFileError, match="is not a regular file"):
+            load(path)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.sklstm")
+
+
+def test_save_writes_through_a_symlink(tmp_path):
+    """Check that saving to a symlink replaces its target and keeps the link."""
+    from sklstm import load, save
+
+    target = tmp_path / "real.sklstm"
+    target.write_text("old")
+    link = tmp_path / "model.sklstm"
+    link.symlink_to(target)
+    reg = _fitted()
+    save(reg, link)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    np.testing.assert_array_equal(load(target).predict(X), reg.predict(X))
+
+
+def test_save_refuses_a_path_that_is_not_a_file(tmp_path):
+    """Check that saving onto a folder is refused and leaves it alone."""
+    from sklstm import save
+
+    folder = tmp_path / "model.sklstm"
+    folder.mkdir()
+    with pytest.raises(OSError, match="not a regular file"):
+        save(_fitted(), folder)
+    assert folder.is_dir()
+
+
+def test_save_removes_temporaries_of_killed_writes(tmp_path):
+    """Check that an old temporary left by a killed save of the same file is
+    removed, while a recent one (maybe another save under way) stays."""
+    import os
+    import time
+
+    from sklstm import save
+
+    old = tmp_path / "model.sklstm.abc123.tmp"
+    new = tmp_path / "model.sklstm.def456.tmp"
+    other = tmp_path / "other.sklstm.abc123.tmp"
+    for f in (old, new, other):
+        f.write_bytes(b"x" * 10)
+    hours_ago = time.time() - 7200
+    os.utime(old, (hours_ago, hours_ago))
+    os.utime(other, (hours_ago, hours_ago))
+    save(_fitted(), tmp_path / "model.sklstm")
+    assert not old.exists() and new.exists() and other.exists()
+
+
+def test_a_failed_safetensors_write_is_an_oserror(tmp_path, monkeypatch):
+    """Check that safetensors' own error (a full disk) reaches the user as the
+    OSError it is, which the command line reports, and leaves no file."""
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    from sklstm import save
+
+    def full_disk(*args, **kwargs):
+        raise SafetensorError("No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save(_fitted(), tmp_path / "model.sklstm")
+    assert list(tmp_path.iterdir()) == []
