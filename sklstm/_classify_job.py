@@ -101,7 +101,7 @@ def _wide(table, labels, source, like):
     X = _numeric(table, columns, source)
     _match([str(c) for c in columns], like, source)
     return Sequences(
-        X, labels.astype(str).to_numpy(), source, "wide", [str(c) for c in columns]
+        X, _label_values(labels), source, "wide", [str(c) for c in columns]
     )
 
 
@@ -137,10 +137,23 @@ def _long(table, labels, id_col, time_col, source, like):
     sort = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[sort])) + 1
     X = np.split(values[sort], bounds)
-    y = label_of.to_numpy()[sort][np.r_[0, bounds]]
+    y = _label_values(table[labels.name])[sort][np.r_[0, bounds]]
     if len({len(x) for x in X}) == 1:
         X = np.stack(X)
     return Sequences(X, y, source, "long", [str(c) for c in columns])
+
+
+def _label_values(labels):
+    """Class labels as numbers when the column holds numbers (so that 2 sorts
+    before 10), else as strings."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels):
+        values = labels.to_numpy()
+        if np.all(values == np.round(values)):
+            return values.astype(np.int64)
+        return values.astype(np.float64)
+    return labels.astype(str).to_numpy()
 
 
 def bundled(name):
@@ -336,7 +349,11 @@ def _metrics(train, evaluation, actual, predicted, params, study, fit_args):
         f1_score,
     )
 
-    classes = sorted(set(actual) | set(predicted))
+    # plain Python labels (numbers stay numbers, for JSON and the order)
+    classes = [
+        c.item() if hasattr(c, "item") else c
+        for c in sorted(set(actual) | set(predicted))
+    ]
     return {
         "data": {
             "train": train.source,
@@ -386,10 +403,10 @@ def _report(metrics, model_name, plot_name):
     rows = [
         [
             c,
-            f"{per[c]['precision']:.3f}",
-            f"{per[c]['recall']:.3f}",
-            f"{per[c]['f1-score']:.3f}",
-            int(per[c]["support"]),
+            f"{per[str(c)]['precision']:.3f}",
+            f"{per[str(c)]['recall']:.3f}",
+            f"{per[str(c)]['f1-score']:.3f}",
+            int(per[str(c)]["support"]),
         ]
         for c in metrics["confusion_matrix"]["labels"]
     ]

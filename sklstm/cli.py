@@ -194,6 +194,7 @@ def _classify_parser(sub):
         metavar="N",
         help="LSTM units (default: LSTMClassifier's)",
     )
+    p.set_defaults(subparser=p)  # its own usage in its errors
     _common(p, max_epochs="auto")
     return p
 
@@ -304,7 +305,7 @@ def _classify(parser, args):
     if args.train is not None and args.dataset is not None:
         parser.error("give CSV files or --dataset, not both")
     if args.train is not None and args.label is None:
-        parser.error("name the class column with --label COL")
+        args.subparser.error("name the class column with --label COL")
     run(
         args.train,
         args.test,

@@ -164,7 +164,7 @@ def test_classify_wide_train_and_test(tmp_path):
     assert metrics["data"]["layout"] == "wide" and "test set" in metrics["evaluated_on"]
     assert 0 <= metrics["accuracy"] <= 1 and np.isfinite(metrics["f1_macro"])
     matrix = np.array(metrics["confusion_matrix"]["rows_actual_columns_predicted"])
-    assert matrix.sum() == 40 and metrics["confusion_matrix"]["labels"] == ["1", "2"]
+    assert matrix.sum() == 40 and metrics["confusion_matrix"]["labels"] == [1, 2]
     pipe = sklstm.load(out / "model.sklstm")
     X = pd.read_csv(test).drop(columns="label").to_numpy()
     predicted = pipe.predict(X).astype(str)
@@ -486,3 +486,34 @@ def test_forecast_says_when_the_lstm_loses_to_a_baseline(tmp_path, capsys):
     assert metrics["warning"].startswith("Warning: the LSTM's CV MAE")
     assert "is not below naive" in capsys.readouterr().out
     assert "is not below naive" in (tmp_path / "report.md").read_text()
+
+
+def test_classify_keeps_numeric_labels_numeric(tmp_path):
+    """Numeric classes sort as numbers (2 before 10), not as strings."""
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(30, 8)))
+    wide["label"] = np.array([1, 2, 10] * 10)
+    path = _table(tmp_path / "w.csv", wide)
+    args = [
+        "classify",
+        path,
+        "--label",
+        "label",
+        "--folds",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
+    assert cli.main(args + ["--max-epochs", "1", "--no-progress"]) == 0
+    metrics = _files(tmp_path, "confusion.png")
+    assert metrics["confusion_matrix"]["labels"] == [1, 2, 10]
+    assert "| 10 |" in (tmp_path / "report.md").read_text()
+
+
+def test_a_missing_label_shows_classifys_usage(tmp_path, capsys):
+    """Without --label, the error shows classify's usage, not the top level's."""
+    path = _table(tmp_path / "w.csv", pd.DataFrame({"a": [1.0], "label": [0]}))
+    with pytest.raises(SystemExit):
+        cli.main(["classify", path])
+    err = capsys.readouterr().err
+    assert err.startswith("usage: sklstm classify") and "--label COL" in err
