@@ -254,7 +254,7 @@ class InputScaling(nn.Module):
         flags[list(per_sequence)] = True
         self.register_buffer("per_sequence", flags)
         self.eps = eps
-        self.any_per_sequence = bool(flags.any())
+        self.any_per_sequence = bool(per_sequence)  # from Python: works on "meta"
 
     def forward(self, x: torch.Tensor, lengths=None):
         x = (x - self.loc) / self.scale

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import _file_checks as checks
+from ._file_checks import ModelFileError
 from ._jobs import replacing
 
 FORMAT = "sklstm-model"
@@ -25,10 +27,6 @@ FORMAT_VERSION = 1
 _MODULE = "module."
 _OPTIMIZER = "optimizer."
 _RNG = "rng."
-
-
-class ModelFileError(ValueError):
-    """A model file that cannot be loaded: foreign, truncated, tampered or too new."""
 
 
 @functools.cache
@@ -135,10 +133,11 @@ def _decode(data):
         return _transformer_from(data["__estimator__"])
     if "__ndarray__" in data:
         values = [_decode(v) for v in data["__ndarray__"]]
-        dtype = object if data["dtype"] == "object" else np.dtype(data["dtype"])
+        dtype = checks.array_dtype(data.get("dtype"), values)
+        shape = checks.array_shape(data.get("shape"), len(values))
         array = np.empty(len(values), dtype=dtype)
         array[:] = values
-        return array.reshape(data["shape"])
+        return array.reshape(shape)
     raise ModelFileError(f"Unexpected entry {sorted(data)[:3]} in the model file.")
 
 
@@ -159,13 +158,15 @@ def _transformer_document(step, where):
 
 def _transformer_from(document):
     cls = _steps().get(document.get("class"))
+    params = set(document.get("params", ()))
     if cls is None:
         raise ModelFileError(
             f"The model file holds a step of unknown class {document.get('class')!r}."
         )
     step = cls(**{k: _decode(v) for k, v in document["params"].items()})
+    step._validate_params()
     fitted = {k: _decode(v) for k, v in document["fitted"].items()}
-    odd = [k for k in fitted if not k.endswith("_") or k.startswith("__")]
+    odd = [k for k in fitted if not k.endswith("_") or k.startswith("_") or k in params]
     if odd:
         raise ModelFileError(f"The model file sets unexpected attributes {odd}.")
     step.__dict__.update(fitted)
@@ -193,7 +194,7 @@ def _optimizer_tensors(state):
 def _optimizer_state(tensors, meta):
     state = {}
     for name, value in tensors.items():
-        index, key = name[len(_OPTIMIZER) :].split(".", 1)
+        index, key = name.split(".", 1)
         state.setdefault(int(index), {})[key] = value
     for name, value in meta["values"].items():
         index, key = name.split(".", 1)
@@ -394,24 +395,7 @@ def load(path):
             f"{str(path)!r} is a safetensors file but not an sklstm model (its "
             "header has no 'sklstm' entry)."
         )
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ModelFileError(
-            f"{str(path)!r}: its metadata is not valid JSON ({e})."
-        ) from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ModelFileError(f"{str(path)!r} is not an sklstm model file.")
-    version = document.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        from . import __version__
-
-        raise ModelFileError(
-            f"{str(path)!r} uses model-file format version {version!r}, newer than "
-            f"this sklstm ({__version__}) reads (up to {FORMAT_VERSION}); it was "
-            f"written by sklstm {document.get('versions', {}).get('sklstm')!r}. "
-            "Upgrade sklstm to load it."
-        )
+    document = _read_document(text, path)
     if _digest(text, tensors) != metadata.get("sha256"):
         raise ModelFileError(
             f"{str(path)!r} has been altered or damaged since sklstm.save wrote "
@@ -428,39 +412,93 @@ def load(path):
             last = _estimator_from(document["estimator"], tensors, path)
             return Pipeline([*steps, (document["final_step"], last)])
         return _estimator_from(document, tensors, path)
-    except (TypeError, ValueError, KeyError, RuntimeError) as e:
-        if isinstance(e, ModelFileError):
-            raise
+    except ModelFileError as e:
+        raise ModelFileError(f"{str(path)!r}: {e}") from None
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RuntimeError,
+        RecursionError,
+        OverflowError,
+    ) as e:  # whatever else a forged but re-signed document trips over
         raise ModelFileError(
-            f"{str(path)!r} does not describe a valid model: {e}"
+            f"{str(path)!r} does not describe a valid model: {type(e).__name__}: {e}"
         ) from None
 
 
+def _read_document(text, path):
+    """The JSON document of a model file's header, checked before the hash.
+
+    Everything here runs on unverified text, so each failure is refused
+    plainly: bad or deeply nested JSON, a huge integer, a version that is
+    not an integer.
+    """
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        raise ModelFileError(
+            f"{str(path)!r}: its metadata is not JSON sklstm can read "
+            f"({type(e).__name__}: {str(e)[:200]})."
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFileError(f"{str(path)!r} is not an sklstm model file.")
+    version = document.get("format_version")
+    if type(version) is not int or version < 1:
+        raise ModelFileError(
+            f"{str(path)!r} gives its model-file format version as {version!r}; "
+            f"expected a whole number such as {FORMAT_VERSION}."
+        )
+    if version > FORMAT_VERSION:
+        from . import __version__
+
+        versions = document.get("versions")
+        writer = versions.get("sklstm") if isinstance(versions, dict) else None
+        raise ModelFileError(
+            f"{str(path)!r} uses model-file format version {version}, newer than "
+            f"this sklstm ({__version__}) reads (up to {FORMAT_VERSION}); it was "
+            f"written by sklstm {writer!r}. Upgrade sklstm to load it."
+        )
+    return document
+
+
 def _estimator_from(document, tensors, path):
+    """The estimator a checked document describes (see ``_file_checks``)."""
     from ._network import LSTMNetwork
 
-    cls = _classes().get(document.get("class"))
+    name = document.get("class")
+    cls = _classes().get(name)
     if cls is None:
-        raise ModelFileError(
-            f"{str(path)!r} holds an unknown class {document.get('class')!r}."
-        )
+        raise ModelFileError(f"The model file holds an unknown class {name!r}.")
     estimator = cls(**{k: _decode(v) for k, v in document["params"].items()})
     estimator._validate_params()
+    estimator._architecture()  # the element-wise checks of conv_channels and kin
+    checks.check_fitted_names(name, document["fitted"])
     estimator.__dict__.update({k: _decode(v) for k, v in document["fitted"].items()})
-    with torch.random.fork_rng(devices=[]):  # building draws random weights
-        module = LSTMNetwork(**_decode(document["module"]))
+    checks.check_fitted_values(estimator)
+    kwargs = _decode(document["module"])
+    checks.check_module_arguments(kwargs, estimator._module_kwargs())
     weights = {
         k[len(_MODULE) :]: v for k, v in tensors.items() if k.startswith(_MODULE)
     }
-    module.load_state_dict(weights, strict=True)
-    module.eval()
-    estimator.module_ = module
-    optimizer = {k: v for k, v in tensors.items() if k.startswith(_OPTIMIZER)}
+    estimator.module_ = checks.build_module(LSTMNetwork, kwargs, weights)
+    optimizer = {
+        k[len(_OPTIMIZER) :]: v for k, v in tensors.items() if k.startswith(_OPTIMIZER)
+    }
+    checks.check_optimizer(optimizer, estimator.module_)
     estimator._optimizer_state = (
         None
         if document["optimizer"] is None
         else _optimizer_state(optimizer, document["optimizer"])
     )
     rng = {k[len(_RNG) :]: v for k, v in tensors.items() if k.startswith(_RNG)}
+    checks.check_rng(rng)
     estimator._rng_state = rng or None
+    unknown = sorted(
+        k for k in tensors if not k.startswith((_MODULE, _OPTIMIZER, _RNG))
+    )
+    if unknown:
+        raise ModelFileError(f"The model file holds unknown tensors {unknown[:3]}.")
     return estimator

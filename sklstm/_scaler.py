@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
 from ._sequences import pad_ragged, to_3d
@@ -55,6 +56,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
            [        nan,  1.22474487]])
     """
 
+    _parameter_constraints: dict = {
+        "scaler": [HasMethods(["fit", "transform"]), None],
+        "per_sequence": ["boolean"],
+    }
+
     def __init__(self, scaler=None, per_sequence=False):
         self.scaler = scaler
         self.per_sequence = per_sequence
@@ -75,6 +81,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         self : object
             The fitted scaler.
         """
+        self._validate_params()
         X, _ = self._as_3d(X)
         self.n_channels_in_ = X.shape[2]
         rows = X.reshape(-1, X.shape[2])
