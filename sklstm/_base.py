@@ -82,7 +82,8 @@ NEGLIGIBLE_WEIGHT = 1e-30  # of the largest sample weight: counts as zero
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The training loss became NaN or infinite; the last good weights are kept."""
+    """Training diverged (a non-finite loss, or a weight past 1e10); the last
+    good weights are kept."""
 
 
 class _BaseLSTM(BaseEstimator):
@@ -547,9 +548,9 @@ class _BaseLSTM(BaseEstimator):
                 else "the estimator was left as it was before this call"
             )
             error = TrainingDivergedError(
-                f"The training loss became NaN or infinite in epoch {self.n_iter_ + 1}"
-                f"; {kept}. Lower lr (now {self.lr}), set clip_grad_norm, or scale "
-                "the inputs."
+                f"Training diverged in epoch {self.n_iter_ + 1}: "
+                f"{monitor.symptom_}; {kept}. Lower lr (now {self.lr}), set "
+                "clip_grad_norm, or scale the inputs."
             )
             error.untrained = not finished
             raise error

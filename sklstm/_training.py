@@ -158,6 +158,18 @@ class SequenceNet(NeuralNet):
         return (loss * to_device(X.weight, self.device)).mean()
 
 
+# No healthy network on scaled data has a weight anywhere near this; one that
+# does has been thrown off by a step far too large (lr=1e30, say).
+WEIGHT_LIMIT = 1e10
+
+
+def _largest_weight(module) -> float:
+    """The largest magnitude among the module's parameters (NaN if any is)."""
+    with torch.no_grad():
+        peaks = [p.detach().abs().amax() for p in module.parameters() if p.numel()]
+        return float(torch.stack(peaks).amax()) if peaks else 0.0
+
+
 class Monitor(Callback):
     """Stopping rule, best-weight restore, divergence and interruption.
 
@@ -181,6 +193,7 @@ class Monitor(Callback):
 
     def on_train_begin(self, net, **kwargs):
         self.stop_reason_ = None
+        self.symptom_ = None
         self.best_ = math.inf
         self.best_epoch_ = None
         self.misses_ = 0
@@ -193,7 +206,18 @@ class Monitor(Callback):
         losses = [row[k] for k in ("train_loss", "valid_loss") if k in row]
         if not all(math.isfinite(v) for v in losses):
             self.stop_reason_ = "diverged"
+            self.symptom_ = "the training loss became NaN or infinite"
             raise KeyboardInterrupt  # skorch's way to leave the epoch loop
+        largest = _largest_weight(net.module_)
+        if not largest <= WEIGHT_LIMIT:  # NaN too
+            # the loss of an epoch is measured before its last step: a step
+            # that threw the weights far away is only seen in the weights
+            self.stop_reason_ = "diverged"
+            self.symptom_ = (
+                f"a weight reached {largest:.3g}, beyond any trained network's "
+                f"(the limit is {WEIGHT_LIMIT:.0e})"
+            )
+            raise KeyboardInterrupt
         self.epochs_done_ += 1
         self.last_state_ = _snapshot(net.module_)
         score = row[self.key]

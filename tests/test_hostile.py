@@ -6,7 +6,12 @@ import warnings
 import numpy as np
 import pytest
 
-from sklstm import LSTMClassifier, LSTMRegressor, SequenceScaler
+from sklstm import (
+    LSTMClassifier,
+    LSTMRegressor,
+    SequenceScaler,
+    TrainingDivergedError,
+)
 
 FAST = dict(hidden_size=4, max_epochs=2, random_state=0)
 rng = np.random.default_rng(0)
@@ -91,6 +96,21 @@ def test_a_non_finite_prediction_is_an_error():
     reg.y_scale_ = np.array([np.inf])  # as an overflow inside the network would
     with pytest.raises(FloatingPointError, match="prediction for sample 0 is not"):
         reg.predict(X)
+
+
+def test_a_single_step_that_throws_the_weights_away_is_divergence():
+    """lr=1e30 with SGD and one batch: the only loss is measured before the
+    step, so nothing looked wrong and the model predicted about -3e30."""
+    Xs = rng.normal(size=(50, 8, 2))
+    y = rng.normal(size=50)
+    big = dict(lr=1e30, optimizer="sgd", batch_size=1000, max_epochs=1)
+    with pytest.raises(TrainingDivergedError, match="a weight reached .* 1e\\+10"):
+        LSTMRegressor(4, **big).fit(Xs, y)
+    fitted = LSTMRegressor(**FAST).fit(Xs, y)
+    before = fitted.predict(Xs)
+    with pytest.raises(TrainingDivergedError, match="left as it was"):
+        fitted.set_params(**big).fit(Xs, y)
+    np.testing.assert_array_equal(fitted.predict(Xs), before)
 
 
 @pytest.mark.parametrize(

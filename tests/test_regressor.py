@@ -324,7 +324,11 @@ def test_divergence_stops_with_last_good_weights(small_regression, monkeypatch):
 
     monkeypatch.setattr(SequenceNet, "train_step", poison_in_epoch_3)
     reg = LSTMRegressor(**params)
-    with pytest.raises(TrainingDivergedError, match="epoch 3; the weights of epoch 2"):
+    with pytest.raises(
+        TrainingDivergedError,
+        match="epoch 3: the training loss became NaN or infinite; the weights of "
+        "epoch 2",
+    ):
         reg.fit(X, y)
     assert reg.n_iter_ == 2
     np.testing.assert_array_equal(reg.predict(X), two_epochs)
