@@ -78,6 +78,23 @@ ARCHITECTURE = (
 
 
 DEVICE = re.compile(r"auto|(cpu|cuda)(:\d+)?")  # the devices sklstm trains on
+
+
+class _Device(StrOptions):
+    """scikit-learn's parameter constraint for ``device``: 'auto', 'cpu' or
+    'cuda', optionally with an index (scikit-learn takes only its own
+    constraint classes, hence a StrOptions that also accepts indices)."""
+
+    def __init__(self):
+        super().__init__({"auto", "cpu", "cuda"})
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, str) and DEVICE.fullmatch(val) is not None
+
+    def __str__(self):
+        return "a str among 'auto', 'cpu', 'cuda', optionally with an index ('cuda:1')"
+
+
 NEGLIGIBLE_WEIGHT = 1e-30  # of the largest sample weight: counts as zero
 
 
@@ -127,7 +144,7 @@ class _BaseLSTM(BaseEstimator):
         "lr_schedule": [StrOptions({"plateau"}), None],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "device": [str],
+        "device": [_Device()],
         "precision": [StrOptions({"float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklstm import (
     LSTMClassifier,
@@ -116,16 +117,22 @@ def test_a_single_step_that_throws_the_weights_away_is_divergence():
 @pytest.mark.parametrize(
     "device, message",
     [
-        ("tpu", "device must be 'auto', 'cpu' or 'cuda'.*got 'tpu'"),
-        ("", "device must be 'auto', 'cpu' or 'cuda'.*got ''"),
-        ("cuda:x", "got 'cuda:x'"),
+        ("tpu", "'auto', 'cpu', 'cuda', optionally with an index.*Got 'tpu'"),
+        ("", "'device' parameter of LSTMRegressor must be.*Got '' instead"),
+        ("cuda:x", "Got 'cuda:x'"),
+        (3, "Got 3"),
     ],
 )
 def test_unknown_devices_get_a_clear_error(device, message):
     """Check that a device torch would reject with its own error is refused
-    first, naming the accepted ones."""
-    with pytest.raises(ValueError, match=message):
-        LSTMRegressor(device=device, **FAST).fit(X, rng.normal(size=20))
+    first, by the parameter's constraint, naming the accepted ones; one set
+    after fitting is refused by predict with the same words."""
+    y = rng.normal(size=20)
+    with pytest.raises(InvalidParameterError, match=message):
+        LSTMRegressor(device=device, **FAST).fit(X, y)
+    fitted = LSTMRegressor(**FAST).fit(X, y).set_params(device=device)
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu' or 'cuda'"):
+        fitted.predict(X)
 
 
 def test_cpu_with_an_index_is_the_cpu():
