@@ -285,6 +285,37 @@ def test_a_failure_while_running_exits_1(tmp_path, capsys, monkeypatch):
     assert "failed: loss became nan" in err
 
 
+@pytest.mark.parametrize("limit", [2_000, 20_000])
+def test_a_full_disk_under_out_exits_1_in_one_line(tmp_path, limit):
+    """A real write failure, in a child process whose files may not grow past
+    ``limit`` bytes (EFBIG, what a full disk's ENOSPC is to the command: an
+    OSError from the file system): exit 1, one line, no traceback, and no
+    half-written file or temporary left in --out."""
+    import resource
+    import signal
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not a signal
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "sklstm", "forecast", "--out", str(out), *QUICK],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_files,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sklstm forecast: failed:")
+    assert "too large" in lines[0] or "space" in lines[0]
+    for path in out.iterdir():  # what was written is whole
+        assert not path.name.endswith(".tmp") and path.stat().st_size < limit
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+
+
 def test_module_entry_point_help():
     """Check that python -m sklstm --help lists the commands and the exit codes."""
     for args in (["--help"], ["forecast", "--help"], ["classify", "--help"]):
