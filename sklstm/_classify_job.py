@@ -44,14 +44,28 @@ class Sequences:
     y: np.ndarray
     source: str
     layout: str  # "wide", "long" or "bundled"
-    channels: list
+    channels: list  # a wide table's step columns; else the channels
+
+    def shape(self) -> str:
+        """What the model sees in each sequence, in words."""
+        if self.layout == "wide":
+            return f"one channel of {len(self.channels)} time steps"
+        return f"{len(self.channels)} channel(s)"
 
 
-def load(path, *, label, id_col=None, time_col=None, like=None) -> Sequences:
-    """Read one CSV table of sequences; ``like`` is the training set to match."""
-    table = read_table(path)
+def load(
+    path, *, label, header=True, id_col=None, time_col=None, like=None
+) -> Sequences:
+    """Read one CSV table of sequences; ``like`` is the training set to match.
+
+    Without a header row (``header=False``) the columns are numbered 0, 1, ...
+    and ``label``, ``id_col`` and ``time_col`` may name them by number.
+    """
+    table = read_table(path, header=header)
+    if not header:
+        label, id_col, time_col = (_number(c) for c in (label, id_col, time_col))
     source = str(path)
-    labels = check_column(table, label, "--label", source)
+    labels = check_column(table, label, "--label", source, no_header_option=header)
     if labels.isna().any():
         row = int(np.flatnonzero(labels.isna().to_numpy())[0])
         raise InputError(
@@ -70,6 +84,12 @@ def load(path, *, label, id_col=None, time_col=None, like=None) -> Sequences:
     except (ValueError, TypeError) as e:
         raise InputError(f"{source}: {e}") from None
     return data
+
+
+def _number(column):
+    """A column given on the command line as a number when it is one."""
+    text = str(column)
+    return int(text) if column is not None and text.isdigit() else column
 
 
 def _numeric(table, columns, source):
@@ -178,6 +198,21 @@ def bundled(name):
     return out
 
 
+def _columns_words(data):
+    """The report's line on the columns: steps of a wide table, else channels."""
+    names = data["channels"]
+    shown = f"{names[:8]}{' …' if len(names) > 8 else ''}"
+    if data["layout"] == "wide":
+        return f"one channel of {len(names)} time steps (columns {shown})"
+    return f"channels {shown}"
+
+
+def _plain_labels(labels):
+    """The sorted distinct labels as plain Python values (numbers stay
+    numbers, for JSON, the order and the messages: 1, not np.int64(1))."""
+    return [c.item() if hasattr(c, "item") else c for c in sorted(set(labels))]
+
+
 def make_pipeline(params, max_epochs, seed):
     from sklearn.pipeline import Pipeline
 
@@ -232,6 +267,7 @@ def run(
     test=None,
     *,
     label=None,
+    header=True,
     id_col=None,
     time_col=None,
     dataset=None,
@@ -249,18 +285,17 @@ def run(
     if dataset is not None:
         train_set, test_set = bundled(dataset)
     else:
-        train_set = load(train, label=label, id_col=id_col, time_col=time_col)
+        names = dict(label=label, header=header, id_col=id_col, time_col=time_col)
+        train_set = load(train, **names)
         test_set = None
         if test is not None:
-            test_set = load(
-                test, label=label, id_col=id_col, time_col=time_col, like=train_set
-            )
+            test_set = load(test, **names, like=train_set)
     _check_sizes(train_set, folds, test_set is None)
     out = out_folder(out)
     n = len(train_set.y)
     echo(
         f"{n} training sequences from {train_set.source} ({train_set.layout} table, "
-        f"{len(train_set.channels)} channel(s)), classes {sorted(set(train_set.y))}."
+        f"{train_set.shape()}), classes {_plain_labels(train_set.y)}."
     )
     fit_args = dict(max_epochs=max_epochs, seed=seed)
     params, study = dict(DEFAULT_PARAMS), None
@@ -349,11 +384,7 @@ def _metrics(train, evaluation, actual, predicted, params, study, fit_args):
         f1_score,
     )
 
-    # plain Python labels (numbers stay numbers, for JSON and the order)
-    classes = [
-        c.item() if hasattr(c, "item") else c
-        for c in sorted(set(actual) | set(predicted))
-    ]
+    classes = _plain_labels(np.concatenate([actual, predicted]))
     return {
         "data": {
             "train": train.source,
@@ -415,7 +446,7 @@ def _report(metrics, model_name, plot_name):
     return f"""# Sequence classification
 
 Data: {d["train"]} ({d["layout"]} table), {d["n_train"]} training sequences,
-channels {d["channels"][:8]}{" …" if len(d["channels"]) > 8 else ""}.
+{_columns_words(d)}.
 
 Model: `LSTMClassifier` at its defaults, with {metrics["params"]}
 and {metrics["settings"]}.

@@ -20,8 +20,11 @@ class InputError(ValueError):
     """
 
 
-def read_table(path):
-    """Read a CSV file with pandas, turning every way it can fail into InputError."""
+def read_table(path, header=True):
+    """Read a CSV file with pandas, turning every way it can fail into InputError.
+
+    ``header=False``: the file has no header row; columns are numbered 0, 1, ...
+    """
     import pandas as pd
 
     path = Path(path)
@@ -30,7 +33,7 @@ def read_table(path):
     if not path.is_file():
         raise InputError(f"{str(path)!r} is a folder; expected a CSV file.")
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, header=0 if header else None)
     except pd.errors.EmptyDataError:
         raise InputError(f"{str(path)!r} is empty; expected a CSV table.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
@@ -43,17 +46,40 @@ def read_table(path):
     return table
 
 
-def check_column(table, name, what, source):
-    """The column ``name`` of ``table``, or an InputError listing the columns."""
+def check_column(table, name, what, source, no_header_option=False):
+    """The column ``name`` of ``table``, or an InputError listing the columns
+    (and, when the header looks like data, saying a header was expected)."""
     if name in table.columns:
         return table[name]
     columns = [str(c) for c in table.columns]
     lower = {c.lower(): c for c in columns}
     close = difflib.get_close_matches(str(name).lower(), list(lower), n=1)
     hint = f" Did you mean {lower[close[0]]!r}?" if close else ""
+    if sum(_is_number(c) for c in columns) > len(columns) / 2:
+        hint = (
+            " Its first row looks like data, not a header: a header row naming "
+            "the columns was expected."
+        )
+        if no_header_option:
+            hint += (
+                " For a file without one (as the UCR archive ships them) pass "
+                "--no-header; columns are then numbered 0, 1, ... (--no-header "
+                "--label 0 for the UCR layout)."
+            )
+    shown = columns if len(columns) <= 8 else [*columns[:6], "...", columns[-1]]
+    listed = ", ".join(repr(c) if c != "..." else c for c in shown)
     raise InputError(
-        f"{source} has no column {name!r} for {what}; its columns are {columns}.{hint}"
+        f"{source} has no column {name!r} for {what}; its {len(columns)} columns "
+        f"are {listed}.{hint}"
     )
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def numeric_column(column, what, source):

@@ -165,6 +165,12 @@ def _classify_parser(sub):
     p.add_argument("test", nargs="?", help="CSV of test sequences (optional)")
     p.add_argument("--label", metavar="COL", help="column holding the class")
     p.add_argument(
+        "--no-header",
+        action="store_true",
+        help="the CSVs have no header row: columns are numbered 0, 1, ... (a "
+        "UCR archive file: --no-header --label 0)",
+    )
+    p.add_argument(
         "--id-col",
         metavar="COL",
         help="long table: column telling the sequences apart (default "
@@ -310,6 +316,7 @@ def _classify(parser, args):
         args.train,
         args.test,
         label=args.label,
+        header=not args.no_header,
         id_col=args.id_col,
         time_col=args.time_col,
         dataset=args.dataset,

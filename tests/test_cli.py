@@ -548,3 +548,24 @@ def test_a_missing_label_shows_classifys_usage(tmp_path, capsys):
         cli.main(["classify", path])
     err = capsys.readouterr().err
     assert err.startswith("usage: sklstm classify") and "--label COL" in err
+
+
+def test_classify_reads_a_ucr_file_without_a_header(tmp_path, capsys):
+    """A UCR archive file (label first, no header row) fails with a message
+    saying a header was expected and how to read it; --no-header reads it,
+    and the summary calls its columns time steps of one channel."""
+    rng = np.random.default_rng(0)
+    rows = np.column_stack([np.array([1, 2] * 10), rng.normal(size=(20, 24))])
+    path = tmp_path / "ucr.csv"
+    np.savetxt(path, rows, delimiter=",", fmt="%.6g")
+    err = _fails(["classify", str(path), "--label", "0"], capsys)
+    assert "first row looks like data" in err and "--no-header --label 0" in err
+    assert "its 25 columns are '1', " in err and len(err) < 600  # not all listed
+    out = tmp_path / "out"
+    args = ["classify", str(path), "--no-header", "--label", "0", "--folds", "2"]
+    assert cli.main(args + ["--out", str(out), *QUICK]) == 0
+    printed = capsys.readouterr().out
+    assert "one channel of 24 time steps" in printed and "classes [1, 2]" in printed
+    assert "one channel of 24 time steps" in (out / "report.md").read_text()
+    metrics = _files(out, "confusion.png")
+    assert metrics["confusion_matrix"]["labels"] == [1, 2]
