@@ -17,6 +17,7 @@ from ._jobs import (
     check_column,
     markdown_table,
     out_folder,
+    phase,
     progress,
     pyplot,
     read_table,
@@ -319,7 +320,8 @@ def run(
     pipe = make_pipeline(params, **fit_args).set_params(
         lstm__verbose=int(show_progress)
     )
-    pipe.fit(train_set.X, train_set.y).set_params(lstm__verbose=0)
+    with phase("fitting on the training set", enabled=not show_progress):
+        pipe.fit(train_set.X, train_set.y).set_params(lstm__verbose=0)
     if test_set is not None:
         predicted, actual = pipe.predict(test_set.X), test_set.y
         evaluation = f"the test set ({test_set.source}, {len(actual)} sequences)"

@@ -9,6 +9,7 @@ from ._jobs import (
     finite_or_none,
     markdown_table,
     out_folder,
+    phase,
     progress,
     pyplot,
     save_figure,
@@ -100,7 +101,10 @@ def run(
         echo(warning)
     if show_progress:
         echo("Refitting on the whole series:")
-    pipe, future = fc.refit_and_forecast(y, plan, params, verbose=int(show_progress))
+    with phase("refitting on the whole series", enabled=not show_progress):
+        pipe, future = fc.refit_and_forecast(
+            y, plan, params, verbose=int(show_progress)
+        )
     stamps = fc.future_times(series.times, plan.horizon)
     from ._persistence import save
 
@@ -199,6 +203,31 @@ def _metrics(series, plan, params, study, folds, means, stamps, future):
     }
 
 
+def _zoom(ax, y, plan, folds, future):
+    """Show the forecasts, not a thin strip at the edge of a long series.
+
+    From a little before the first CV origin (three horizons, two seasons or
+    24 steps of context) to the end of the forecast, when that is less than
+    half of the series; returns the first step shown (0: all of it).
+    """
+    first = min((int(f["origins"][0]) for f in folds), default=len(y) - 1)
+    start = max(0, first - max(3 * plan.horizon, 2 * plan.season, 24))
+    end = len(y) - 1 + plan.horizon
+    if end - start >= len(y) / 2:
+        return 0
+    seen = [y[start:], np.ravel(future)]
+    seen += [
+        np.ravel(f[k][0]) for f in folds for k in ("forecast", "seasonal_forecast")
+    ]
+    values = np.concatenate(seen)
+    values = values[np.isfinite(values)]
+    low, high = float(values.min()), float(values.max())
+    pad = 0.05 * (high - low or abs(high) or 1.0)
+    ax.set_xlim(start - 0.5, end + 0.5)
+    ax.set_ylim(low - pad, high + pad)
+    return start
+
+
 def _plot(path, series, plan, folds, stamps, future, pipe):
     from ._plots import plot_history
 
@@ -243,11 +272,14 @@ def _plot(path, series, plan, folds, stamps, future, pipe):
     )
     ax.axvline(len(y) - 0.5, color="black", lw=0.8, alpha=0.5)
     labels = [fc.label(t) for t in series.times] + stamps
-    ticks = np.linspace(0, len(labels) - 1, 8).round().astype(int)
+    start = _zoom(ax, y, plan, folds, future)
+    ticks = np.linspace(start, len(labels) - 1, 8).round().astype(int)
     ax.set_xticks(ticks, [labels[i] for i in ticks])
     ax.set_ylabel(series.target)
+    shown = f" (the last {len(y) - start} of {len(y)} points)" if start else ""
     ax.set_title(
-        f"{series.target}: cross-validated forecasts and the next {plan.horizon} steps"
+        f"{series.target}: cross-validated forecasts and the next {plan.horizon} "
+        f"steps{shown}"
     )
     ax.legend(loc="upper left", fontsize=8)
     plot_history(pipe[-1], ax=ax2)

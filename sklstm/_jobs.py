@@ -7,7 +7,9 @@ import difflib
 import json
 import math
 import os
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -211,20 +213,47 @@ def out_folder(out):
 
 
 def progress(*, total, desc, enabled=True):
-    """A tqdm bar on stderr, updated by hand; a silent stand-in when off."""
+    """A tqdm bar on stderr, updated by hand; when bars are off, a plain line
+    per step instead, so that a long run without bars still shows life."""
     if not enabled:
-        return _NoBar()
+        return _PhaseLines(total, desc)
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
 
 
-class _NoBar:
+class _PhaseLines:
+    """``progress`` without a bar: a line on stderr as the phase starts and
+    as each of its steps ends, with the time since the start."""
+
+    def __init__(self, total, desc):
+        self.total, self.desc, self.done = total, desc, 0
+        self.start = time.perf_counter()
+        if total:
+            _say(f"{desc}: {total} step(s)")
+
     def update(self, n=1):
-        pass
+        self.done += n
+        elapsed = time.perf_counter() - self.start
+        _say(f"{self.desc}: {self.done}/{self.total} done ({elapsed:.0f} s)")
 
     def close(self):
         pass
+
+
+@contextlib.contextmanager
+def phase(desc, enabled):
+    """One line as a phase starts and one as it ends, when ``enabled``."""
+    start = time.perf_counter()
+    if enabled:
+        _say(f"{desc} ...")
+    yield
+    if enabled:
+        _say(f"{desc}: done ({time.perf_counter() - start:.0f} s)")
+
+
+def _say(line):
+    print(line, file=sys.stderr, flush=True)
 
 
 def save_figure(fig, path):

@@ -78,7 +78,8 @@ def _common(p, *, max_epochs, trials=0, out_default="sklstm-output"):
     p.add_argument(
         "--no-progress",
         action="store_true",
-        help="no progress bars (they go to stderr)",
+        help="no progress bars: one plain line per phase and step instead "
+        "(both go to stderr)",
     )
 
 

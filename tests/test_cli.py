@@ -214,7 +214,7 @@ def test_forecast_errors_say_what_was_expected(csv, tmp_path, capsys):
     err = _fails(["forecast", str(tmp_path / "nope.csv"), "--target", "y"], capsys)
     assert "No such file" in err and "nope.csv" in err
     err = _fails(["forecast", str(csv), "--target", "sales"], capsys)
-    assert "no column 'sales'" in err and "['month', 'y']" in err
+    assert "no column 'sales'" in err and "its 2 columns are 'month', 'y'" in err
     err = _fails(["forecast", str(csv), "--target", "Y"], capsys)
     assert "Did you mean 'y'?" in err
     err = _fails(["forecast", str(csv), "--target", "month"], capsys)
@@ -289,7 +289,8 @@ def test_a_failure_while_running_exits_1(tmp_path, capsys, monkeypatch):
 def test_a_full_disk_under_out_exits_1_in_one_line(tmp_path, limit):
     """A real write failure, in a child process whose files may not grow past
     ``limit`` bytes (EFBIG, what a full disk's ENOSPC is to the command: an
-    OSError from the file system): exit 1, one line, no traceback, and no
+    OSError from the file system): exit 1, one line after the --no-progress
+    phase lines, no traceback, and no
     half-written file or temporary left in --out."""
     import resource
     import signal
@@ -307,9 +308,10 @@ def test_a_full_disk_under_out_exits_1_in_one_line(tmp_path, limit):
     )
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("sklstm forecast: failed:")
-    assert "too large" in lines[0] or "space" in lines[0]
+    lines = done.stderr.strip().splitlines()  # phase lines, then the failure
+    failed = [line for line in lines if "failed" in line]
+    assert failed == lines[-1:] and failed[0].startswith("sklstm forecast: failed:")
+    assert "too large" in failed[0] or "space" in failed[0]
     for path in out.iterdir():  # what was written is whole
         assert not path.name.endswith(".tmp") and path.stat().st_size < limit
         if path.suffix == ".json":
@@ -564,8 +566,49 @@ def test_classify_reads_a_ucr_file_without_a_header(tmp_path, capsys):
     out = tmp_path / "out"
     args = ["classify", str(path), "--no-header", "--label", "0", "--folds", "2"]
     assert cli.main(args + ["--out", str(out), *QUICK]) == 0
-    printed = capsys.readouterr().out
+    printed, err = capsys.readouterr()
     assert "one channel of 24 time steps" in printed and "classes [1, 2]" in printed
+    # --no-progress: no bars, but a line per phase and step (on stderr)
+    assert "cross-validating: 2 step(s)" in err and "cross-validating: 2/2 done" in err
+    assert "fitting on the training set ..." in err
+    assert "fitting on the training set: done" in err
     assert "one channel of 24 time steps" in (out / "report.md").read_text()
     metrics = _files(out, "confusion.png")
     assert metrics["confusion_matrix"]["labels"] == [1, 2]
+
+
+def test_the_forecast_plot_zooms_on_the_forecasts_of_a_long_series():
+    """12 test points at the edge of 2,284 were a thin strip: the plot now
+    shows the CV origins and the forecast with some context, and leaves a
+    short series whole."""
+    from types import SimpleNamespace
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sklstm._forecast_job import _zoom
+
+    plan = SimpleNamespace(horizon=12, season=12)
+    for n, zoomed in ((2284, True), (144, False)):
+        y = np.sin(np.arange(n) / 5) * 10 + np.arange(n) * 0.1
+        folds = [
+            {
+                "origins": np.arange(o, o + 12),
+                "forecast": [y[o + 1 : o + 13] + 1],
+                "seasonal_forecast": [y[o + 1 : o + 13] - 1],
+            }
+            for o in (n - 48, n - 36, n - 24)
+        ]
+        fig, ax = plt.subplots()
+        ax.plot(np.arange(n), y)
+        start = _zoom(ax, y, plan, folds, y[-12:] + 2)
+        plt.close(fig)
+        if zoomed:
+            assert start == n - 48 - 36
+            assert ax.get_xlim() == (start - 0.5, n - 1 + 12 + 0.5)
+            low, high = ax.get_ylim()
+            assert low > y.min() and high < y.max() + 3  # the scale of the view
+        else:
+            assert start == 0
