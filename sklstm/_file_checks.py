@@ -108,37 +108,141 @@ def check_fitted_names(class_name, names):
         )
 
 
+def _count(value, least=0):
+    return type(value) is int and value >= least
+
+
+def _counts(value):
+    return isinstance(value, tuple) and all(_count(v) for v in value)
+
+
+def _finite_vector(value, size):
+    return (
+        isinstance(value, np.ndarray)
+        and value.dtype.kind in "iuf"
+        and value.shape == (size,)
+        and bool(np.all(np.isfinite(value)))
+    )
+
+
+def _number_or_none(value):
+    return value is None or (type(value) in (int, float) and not math.isnan(value))
+
+
+# What each fitted attribute must be, given the estimator (``e``) it is on.
+_FITTED_RULES = {
+    "n_iter_": (lambda v, e: _count(v), "a count"),
+    "n_channels_in_": (lambda v, e: _count(v, 1), "a positive count"),
+    "n_features_in_": (lambda v, e: _count(v, 1), "a positive count"),
+    "_n_model_outputs": (lambda v, e: _count(v, 1), "a positive count"),
+    "_downsample": (lambda v, e: _count(v, 1), "a positive count"),
+    "_seed": (lambda v, e: _count(v), "a seed"),
+    "vocab_size_": (lambda v, e: v is None or _count(v, 1), "None or a count"),
+    "frame_shape_": (
+        lambda v, e: v is None or (_counts(v) and len(v) == 3),
+        "None or (height, width, channels)",
+    ),
+    "_per_sequence": (lambda v, e: _counts(v), "a tuple of channels"),
+    "_target_channels": (lambda v, e: v is None or _counts(v), "None or channels"),
+    "best_loss_": (lambda v, e: _number_or_none(v), "None or a number"),
+    "loss_curve_": (
+        lambda v, e: isinstance(v, list) and all(_number_or_none(x) for x in v),
+        "a list of numbers",
+    ),
+    "history_": (
+        lambda v, e: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+        "a list of dicts",
+    ),
+    "_fitted_architecture": (lambda v, e: isinstance(v, dict), "a dict"),
+    "_scheduler_state": (
+        lambda v, e: v is None or (isinstance(v, dict) and set(v) <= _scheduler_keys()),
+        "None or the state of torch's ReduceLROnPlateau",
+    ),
+    "_input_scaling": (
+        lambda v, e: (
+            v is None
+            or (
+                isinstance(v, tuple)
+                and len(v) == 2
+                and all(_finite_vector(x, e.n_channels_in_) for x in v)
+                and bool(np.all(v[1] > 0))
+            )
+        ),
+        "None or a finite location and positive scale per channel",
+    ),
+    "feature_names_in_": (
+        lambda v, e: (
+            isinstance(v, np.ndarray)
+            and v.ndim == 1
+            and all(isinstance(x, str) for x in v)
+        ),
+        "an array of column names",
+    ),
+    # the classifier's
+    "classes_": (
+        lambda v, e: (
+            isinstance(v, np.ndarray)
+            and v.ndim == 1
+            and len(v) == e._n_model_outputs >= 2
+        ),
+        "one label per output, at least two",
+    ),
+    "_partial_classes": (
+        lambda v, e: v is None or isinstance(v, np.ndarray),
+        "None or the labels given to partial_fit",
+    ),
+    # the regressor's
+    "_y_ndim": (lambda v, e: v in (1, 2) and type(v) is int, "1 or 2"),
+    "n_outputs_": (
+        lambda v, e: _count(v, 1) and v == e._n_model_outputs,
+        "the network's number of outputs",
+    ),
+    "y_mean_": (
+        lambda v, e: _finite_vector(v, e._n_model_outputs),
+        "one finite number per output",
+    ),
+    "y_scale_": (
+        lambda v, e: _finite_vector(v, e._n_model_outputs) and bool(np.all(v > 0)),
+        "one finite, positive number per output",
+    ),
+}
+# what every fitted estimator of the class has (older files may lack the rest)
+_REQUIRED = {
+    "LSTMClassifier": ("n_iter_", "n_channels_in_", "_n_model_outputs", "classes_"),
+    "LSTMRegressor": (
+        "n_iter_",
+        "n_channels_in_",
+        "_n_model_outputs",
+        "n_outputs_",
+        "y_mean_",
+        "y_scale_",
+    ),
+}
+
+
 def check_fitted_values(estimator):
-    """The fitted numbers that predictions are made of: counts and scales."""
-    for name in ("n_iter_", "n_channels_in_", "_n_model_outputs"):
-        value = getattr(estimator, name, None)
-        if type(value) is not int or value < 0:
+    """Each fitted attribute is what ``fit`` makes: counts, finite scales of
+    the right length, labels for every output; a model with anything else
+    could predict NaN or the wrong shape."""
+    name = type(estimator).__name__
+    missing = [k for k in _REQUIRED[name] if k not in estimator.__dict__]
+    if missing:
+        raise ModelFileError(f"The model file lacks the fitted attributes {missing}.")
+    order = sorted(estimator.__dict__, key=lambda k: k not in _REQUIRED[name])
+    for key in order:  # the counts first: the other rules read them
+        rule = _FITTED_RULES.get(key)
+        if rule is None:
+            continue
+        try:
+            good = rule[0](estimator.__dict__[key], estimator)
+        except (TypeError, ValueError, AttributeError):
+            good = False
+        if not good:
+            value = repr(estimator.__dict__[key])
+            value = value if len(value) <= 60 else value[:57] + "..."
             raise ModelFileError(
-                f"The model file's {name} is {value!r}; expected a count."
+                f"The model file's {key} is {value}; expected {rule[1]}."
             )
-    arrays = {
-        "y_mean_": getattr(estimator, "y_mean_", 0.0),
-        "y_scale_": getattr(estimator, "y_scale_", 1.0),
-    }
-    scaling = getattr(estimator, "_input_scaling", None)
-    if scaling is not None:
-        arrays.update(input_location=scaling[0], input_scale=scaling[1])
-    for name, value in arrays.items():
-        value = np.asarray(value)
-        if value.dtype.kind not in "iuf" or not np.all(np.isfinite(value)):
-            raise ModelFileError(
-                f"The model file's {name} holds non-finite or non-numeric values; "
-                "a model with them would predict NaN or infinity."
-            )
-    if np.any(np.asarray(arrays["y_scale_"]) <= 0):
-        raise ModelFileError("The model file's y_scale_ is not positive.")
-    state = getattr(estimator, "_scheduler_state", None)
-    if state is not None and (
-        not isinstance(state, dict) or not set(state) <= _scheduler_keys()
-    ):
-        raise ModelFileError(
-            "The model file's learning-rate schedule state has unexpected entries."
-        )
 
 
 @functools.cache

@@ -140,7 +140,10 @@ def read_array(X: np.ndarray) -> Sequences:
 def read_ragged(seqs: list[np.ndarray]) -> Sequences:
     """Read ``(t_i, c)`` float arrays of differing lengths, without padding them."""
     sizes = np.array([len(s) for s in seqs], dtype=np.int64)
-    table = np.concatenate(seqs).astype(np.float32)
+    table = np.concatenate(seqs)
+    if table.dtype.kind == "f":  # before the cast would turn 1e300 into inf
+        _check_float32_range(table)
+    table = table.astype(np.float32)
     starts = np.cumsum(sizes) - sizes
     return _locate(_listed(table, starts, sizes, int(sizes.max())))
 

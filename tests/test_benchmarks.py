@@ -100,3 +100,34 @@ def test_heap_benchmark_pad_sizes_smoke():
     if "skipped" not in out:
         row = next(line for line in out.splitlines() if line.startswith("4 64 10 1"))
         assert row.count(" / ") == 2  # one cell per pad
+
+
+def test_readme_demo_block_is_the_scripts():
+    """The README's demo figures sit in the block benchmarks/readme_demo.py
+    writes (regenerated from the current code, with machine and date), and
+    the script's parsing and rewriting do what they say."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.spec_from_file_location(
+        "readme_demo", BENCH / "readme_demo.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    readme = script.README.read_text()
+    found = re.search(
+        re.escape(script.BEGIN) + "(.*?)" + re.escape(script.END), readme, re.S
+    )
+    assert found, "README.md lost its demo block"
+    assert re.search(
+        r"Measured by `benchmarks/readme_demo.py` on \d{4}-\d\d-\d\d: "
+        r"[\d.]+ minutes on .+cores",
+        found.group(1),
+    )
+    stdout = "intro\nPreparation: x.\n  MAE\nLSTM 1\nnaive 2\nseasonal naive 3\nWrote"
+    lines = script.table_lines(stdout)
+    assert lines[0] == "Preparation: x." and lines[-1] == "seasonal naive 3"
+    new = script.block(lines, 150.0, "a CPU, 2 cores", "2026-01-02")
+    assert "2.5 minutes on a CPU, 2 cores" in new
+    rewritten = script.rewrite(f"a\n{script.BEGIN}\nold\n{script.END}\nb", new)
+    assert rewritten == f"a\n{new}\nb"

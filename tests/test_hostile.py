@@ -364,3 +364,13 @@ def test_a_failed_safetensors_write_is_an_oserror(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         save(_fitted(), tmp_path / "model.sklstm")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_ragged_list_beyond_float32_names_the_magnitude():
+    """Check that 1e300 in a ragged list is named as such, not as infinity
+    after a silent cast (the fuzz test found it)."""
+    X = [np.array([[1.0], [1e300]]), np.array([[2.0]])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="magnitude 1e\\+300, beyond float32"):
+            LSTMRegressor(**FAST).fit(X, [1.0, 2.0])
