@@ -612,3 +612,24 @@ def test_the_forecast_plot_zooms_on_the_forecasts_of_a_long_series():
             assert low > y.min() and high < y.max() + 3  # the scale of the view
         else:
             assert start == 0
+
+
+def test_threads_apply_while_the_job_runs_and_are_put_back(monkeypatch):
+    """Check that --threads sets torch's threads for the job only (forecast
+    and demo default to one, classify keeps torch's), read back from torch."""
+    import torch
+
+    seen = []
+    monkeypatch.setattr(
+        "sklstm._classify_job.run", lambda *a, **k: seen.append(torch.get_num_threads())
+    )
+    monkeypatch.setattr(
+        "sklstm._forecast_job.run", lambda *a, **k: seen.append(torch.get_num_threads())
+    )
+    before = torch.get_num_threads()
+    assert cli.main(["classify", "--dataset", "gunpoint", "--threads", "1"]) == 0
+    assert cli.main(["classify", "--dataset", "gunpoint"]) == 0
+    assert cli.main(["forecast"]) == 0
+    assert cli.main(["demo", "--threads", "2"]) == 0
+    assert seen == [1, before, 1, 2]
+    assert torch.get_num_threads() == before
