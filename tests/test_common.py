@@ -6,7 +6,7 @@ import torch
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklstm import LSTMClassifier, LSTMRegressor
+from sklstm import LSTMClassifier, LSTMRegressor, SequenceScaler, SequenceWindower
 
 FAST = dict(hidden_size=4, max_epochs=3, batch_size=1024, random_state=0)
 
@@ -123,3 +123,20 @@ def test_architectures_in_grid_search(params):
     assert len(search.cv_results_["params"]) == n
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.predict(X).shape == (60,)
+
+
+TRANSFORMER_FAILED = {
+    "check_n_features_in_after_fitting": (
+        "2-D input is (n_samples, n_timesteps) of one channel: a different "
+        "sequence length in transform is legitimate; only the channels must match"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [SequenceScaler(), SequenceScaler(per_sequence=True), SequenceWindower(3)],
+    expected_failed_checks=lambda est: TRANSFORMER_FAILED,
+)
+def test_transformers_pass_the_common_checks(estimator, check):
+    """Check that the transformers pass scikit-learn's common checks."""
+    check(estimator)
