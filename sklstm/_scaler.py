@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._sequences import pad_ragged, to_3d
 
@@ -44,6 +44,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         The fitted clone.
     n_channels_in_ : int
         Channels per time step.
+    n_features_in_ : int
+        Time steps of the (longest) sequence in ``fit``, as the estimators
+        count them; ``transform`` takes sequences of any length.
+    feature_names_in_ : ndarray of str
+        The columns of a DataFrame given to ``fit`` (2-D, one channel).
 
     Examples
     --------
@@ -107,7 +112,12 @@ class SequenceScaler(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
             The fitted scaler.
         """
         self._validate_params()
+        original = X
         X, _ = self._as_3d(X)
+        # n_features_in_ (the time steps) and feature_names_in_ as scikit-learn
+        # keeps them; transform takes other lengths, the channels must match
+        names = original if hasattr(original, "columns") else X
+        validate_data(self, names, reset=True, skip_check_array=True)
         self.n_channels_in_ = X.shape[2]
         rows = X.reshape(-1, X.shape[2])
         valid = ~np.isnan(rows).all(axis=1)

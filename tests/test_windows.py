@@ -166,3 +166,30 @@ def test_make_windows_targets_are_a_view_when_columns_are_adjacent():
     _, y = make_windows(table, 4, target=[2, 0])
     assert not np.shares_memory(y, table)
     np.testing.assert_array_equal(y[0], [table[4, 2], table[4, 0]])
+
+
+def test_pipelines_work_under_pandas_output():
+    """Check that sklearn.set_config(transform_output="pandas"), set once for a
+    session, leaves the 3-D windows as arrays ("Must pass 2-d input" before),
+    and that Pipeline.set_output takes the sequence steps."""
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklstm import LSTMRegressor, SequenceScaler
+
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(60, 2))
+    with sklearn.config_context(transform_output="pandas"):
+        pipe = make_pipeline(
+            StandardScaler(),
+            SequenceWindower(5),
+            SequenceScaler(),
+            LSTMRegressor(hidden_size=3, max_epochs=1, random_state=0),
+        ).fit(table, table[:, 0])
+        assert pipe.predict(table).shape == (60,)
+        windows = pipe[:2].transform(table)
+        assert isinstance(windows, np.ndarray) and windows.shape == (60, 5, 2)
+    assert pipe[:3].set_output(transform="pandas") is not None
+    with pytest.raises(ValueError, match="transform must be None"):
+        SequenceWindower(3).set_output(transform="xarray")
