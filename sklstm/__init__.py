@@ -2,6 +2,7 @@
 
 from ._base import TrainingDivergedError
 from ._classifier import LSTMClassifier
+from ._config import config_context, get_config, set_config
 from ._persistence import ModelFileError, load, save
 from ._plots import plot_attention, plot_history
 from ._regressor import LSTMRegressor
@@ -17,10 +18,13 @@ __all__ = [
     "SequenceScaler",
     "SequenceWindower",
     "TrainingDivergedError",
+    "config_context",
+    "get_config",
     "load",
     "make_windows",
     "plot_attention",
     "plot_history",
     "save",
+    "set_config",
     "__version__",
 ]

@@ -282,10 +282,7 @@ class _BaseLSTM(BaseEstimator):
         """Validate, train and record; a failure leaves the estimator as it was."""
         before = self.__dict__.copy()
         try:
-            with _cpu_pad(self._device()):
-                return self._train_steps(
-                    X, y, sample_weight, reset=reset, epochs=epochs
-                )
+            return self._train_steps(X, y, sample_weight, reset=reset, epochs=epochs)
         except TrainingDivergedError as error:
             if getattr(error, "untrained", False):  # not one epoch finished
                 self.__dict__.clear()
@@ -337,8 +334,10 @@ class _BaseLSTM(BaseEstimator):
         dataset = SequenceDataset(sequences, y_enc, weight, self._target_scaling())
         dataset = place(dataset, device)
         devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+        _, lengths = sequences.bounds()
+        need = self._block_bytes(self.batch_size, int(lengths.max()))
         # training runs on its own copy of torch's global random state
-        with torch.random.fork_rng(devices=devices):
+        with _cpu_pad(device, need), torch.random.fork_rng(devices=devices):
             generator = torch.Generator()
             if reset:
                 torch.manual_seed(self._seed)
@@ -366,6 +365,18 @@ class _BaseLSTM(BaseEstimator):
         self._scheduler_state = _scheduler_state(net)
         self._record(net, incremental=incremental)
         return self
+
+    def _block_bytes(self, batch: int, steps: int) -> int:
+        """A rough upper bound of the largest block one step of the fitted
+        network asks of the allocator: the LSTM's workspace over a batch (four
+        gates and their states per unit, layer and direction) or a convolution's
+        unfolded input. It only decides whether the heap pad is worth making."""
+        arch = self._module_kwargs()
+        units = arch["hidden_size"] * arch["num_layers"] * (1 + arch["bidirectional"])
+        lstm = batch * steps * units * 32
+        channels = max((*arch["fcn_channels"], *arch["conv_channels"]), default=0)
+        kernel = max((*arch["fcn_kernel_sizes"], arch["conv_kernel_size"]))
+        return max(lstm, batch * steps * channels * kernel * 4)
 
     def _epochs(self, sequences) -> int:
         """``max_epochs``, or with ``"auto"`` a budget that adapts to the data."""
@@ -750,7 +761,9 @@ class _BaseLSTM(BaseEstimator):
         dtype = PRECISIONS[self.precision]
         batches = BatchIterator(dataset, batch_size=max(self.batch_size, 256))
         # one batch (a served request) would pay more for the pad than it saves
-        pad = _cpu_pad(device) if len(batches) > 1 else nullcontext()
+        _, lengths = sequences.bounds()
+        need = self._block_bytes(batches.batch_size, int(lengths.max()))
+        pad = _cpu_pad(device, need) if len(batches) > 1 else nullcontext()
         with pad, torch.inference_mode(), autocast(device, dtype):
             for batch, _ in batches:
                 lengths = to_device(batch.lengths, device)
@@ -872,10 +885,10 @@ def _ready(module: torch.nn.Module, device) -> torch.nn.Module:
     return module
 
 
-def _cpu_pad(device):
+def _cpu_pad(device, need):
     """The heap pad where torch's kernels run on the CPU; none for a GPU, whose
     work allocates no big blocks on the host (:mod:`sklstm._heap`)."""
-    return heap_pad() if torch.device(device).type == "cpu" else nullcontext()
+    return heap_pad(need) if torch.device(device).type == "cpu" else nullcontext()
 
 
 def _numeric_array(X):

@@ -24,7 +24,8 @@ read memory they had left (``sklstm._network._LentWeightsLSTM``; found in
 torch's code and shown on a CPU with cuDNN's flattening stood in for). Such fits
 stay eager until a GPU run confirms it (``tests/test_gpu.py``).
 
-``SKLSTM_CUDA_GRAPHS=0`` turns this off.
+``sklstm.set_config(cuda_graphs=False)`` (or ``SKLSTM_CUDA_GRAPHS=0``) turns
+this off.
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ PADDED_DATA = False
 
 
 def enabled() -> bool:
-    """Whether graphs are on (``SKLSTM_CUDA_GRAPHS``, default on)."""
+    """Whether graphs are on: ``sklstm.set_config(cuda_graphs=...)``, else
+    ``SKLSTM_CUDA_GRAPHS``, else on."""
+    from ._config import get_config
+
+    chosen = get_config()["cuda_graphs"]
+    if chosen is not None:
+        return chosen
     return os.environ.get("SKLSTM_CUDA_GRAPHS", "1").strip() not in ("0", "")
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import sklstm._base
+import sklstm._heap
 import sklstm._network
 from sklstm import LSTMRegressor
 from sklstm._heap import DEFAULT_PAD_MB, MIB, heap_pad, memory_limit, pad_bytes
@@ -172,7 +173,7 @@ def test_fit_and_long_predict_are_padded(monkeypatch, small_regression):
         finally:
             depth[0] -= 1
 
-    monkeypatch.setattr(sklstm._base, "heap_pad", recording)
+    monkeypatch.setattr(sklstm._base, "heap_pad", lambda need: recording())
     net_forward = sklstm._network.LSTMNetwork.forward
 
     def forward(module, *args, **kwargs):
@@ -182,6 +183,7 @@ def test_fit_and_long_predict_are_padded(monkeypatch, small_regression):
     monkeypatch.setattr(sklstm._network.LSTMNetwork, "forward", forward)
     X, y = small_regression
     est = LSTMRegressor(4, max_epochs=1, batch_size=16, random_state=0).fit(X, y)
+    # (heap_pad itself then skips work this small: see test_small_work_is_not_padded)
     assert seen and all(padded for training, padded in seen if training)
     seen.clear()
     est.predict(X)  # 60 samples: one inference batch
@@ -201,8 +203,102 @@ def test_no_pad_where_the_network_runs_on_a_gpu(monkeypatch):
         entered.append(True)
         yield
 
-    monkeypatch.setattr(sklstm._base, "heap_pad", recording)
-    with sklstm._base._cpu_pad("cuda"), sklstm._base._cpu_pad("cuda:1"):
+    monkeypatch.setattr(sklstm._base, "heap_pad", lambda need: recording())
+    with sklstm._base._cpu_pad("cuda", 1 << 30), sklstm._base._cpu_pad("cuda:1", 0):
         assert entered == []
-    with sklstm._base._cpu_pad("cpu"):
+    with sklstm._base._cpu_pad("cpu", 1 << 30):
         assert entered == [True]
+
+
+PROBE = r"""
+import ctypes, json, sys
+
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks "
+        "keepcost").split()]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.mallinfo2.restype = Info
+from sklstm._heap import heap_pad  # both processes import the same
+
+if sys.argv[1] == "pad":
+    with heap_pad():
+        block = libc.malloc(48 << 20)  # carved from the pad
+        libc.free(block)
+# glibc's state read back from its behaviour: whether it maps a block (the
+# mmap threshold, and whether it still adapts), and how much free memory it
+# keeps at the top of the heap after frees (the trim threshold and top pad)
+seen = []
+for size in (256 << 10, 1 << 20, 4 << 20, 16 << 20, 30 << 20):
+    for _ in range(2):
+        before = libc.mallinfo2().hblks
+        block = libc.malloc(size)
+        seen.append(libc.mallinfo2().hblks > before)
+        libc.free(block)
+pieces = [libc.malloc(100 << 10) for _ in range(40)]
+for piece in reversed(pieces):
+    libc.free(piece)
+seen.append(libc.mallinfo2().keepcost < (1 << 20))
+print(json.dumps(seen))
+"""
+
+
+@needs_glibc
+def test_nothing_of_glibcs_state_outlasts_the_pad():
+    """Check, by reading glibc's behaviour back in fresh processes, that after
+    a pad (with a big block carved from it) malloc maps, adapts and trims
+    exactly as in a process that never padded (mallopt would have fixed the
+    thresholds for the rest of the process's life)."""
+    import json
+    import subprocess
+    import sys
+
+    def probe(mode):
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"SKLSTM_HEAP_PAD_MB": "256", "PATH": "/usr/bin:/bin"},
+        )
+        return json.loads(done.stdout)
+
+    fresh = probe("fresh")
+    pairs = list(zip(fresh[0:10:2], fresh[1:10:2], strict=True))
+    assert (True, False) in pairs  # the probe sees glibc map a block, then adapt
+    assert probe("pad") == fresh
+
+
+@needs_glibc
+def test_small_work_is_not_padded():
+    """Check that work whose blocks glibc reuses by itself costs nothing."""
+    with heap_pad(need=1 << 20):
+        assert sklstm._heap._fence is None
+    with heap_pad(need=64 << 20):
+        assert sklstm._heap._fence is not None
+    assert sklstm._heap._fence is None
+
+
+def test_set_config_and_config_context_reach_the_switches(monkeypatch):
+    """Check that sklstm.set_config / config_context set the heap pad and CUDA
+    graphs over their environment variables, are put back on leaving, and
+    refuse bad values naming them."""
+    import sklstm
+    from sklstm import _graphs
+
+    monkeypatch.setenv("SKLSTM_CUDA_GRAPHS", "1")
+    with sklstm.config_context(heap_pad_mb=0, cuda_graphs=False):
+        assert pad_bytes() == 0 and not _graphs.enabled()
+        with sklstm.config_context(heap_pad_mb=64):
+            assert pad_bytes() == 64 * MIB
+        assert pad_bytes() == 0
+    assert pad_bytes() == 256 * MIB and _graphs.enabled()  # the environment's
+    assert sklstm.get_config() == {"heap_pad_mb": None, "cuda_graphs": None}
+    for bad in (dict(heap_pad_mb=-1), dict(heap_pad_mb=2.5), dict(cuda_graphs="no")):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            sklstm.set_config(**bad)
+    assert sklstm.get_config() == {"heap_pad_mb": None, "cuda_graphs": None}
