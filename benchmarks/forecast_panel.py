@@ -150,7 +150,7 @@ def forecast(recipe: str, series: Series, train, seed: int, smoke: bool = False)
         pipe = make_pipeline(SequenceWindower(w), LSTMRegressor(**params))
         pipe.fit(table[: len(ahead)], ahead)
         return pipe.predict(table)[-1]
-    from sklstm._jobs import InputError
+    from sklstm.cli.tables import InputError
 
     try:
         return _job_forecast(series, train, seed, smoke, **params)
@@ -165,8 +165,8 @@ def _job_forecast(series, train, seed, smoke, difference="auto", log="auto", **_
     forecast."""
     import pandas as pd
 
-    from sklstm import _forecast as fc
-    from sklstm._jobs import InputError
+    from sklstm.cli import forecasting as fc
+    from sklstm.cli.tables import InputError
 
     data = fc.Series(train, pd.RangeIndex(len(train)), series.name, "y", series.season)
     settings = dict(

@@ -59,7 +59,7 @@ def _write_cli_help(app):
     import os
     from pathlib import Path
 
-    from sklstm.cli import _parser
+    from sklstm.cli.main import _parser
 
     os.environ["COLUMNS"] = "88"  # argparse wraps to the terminal's width
     out = Path(app.srcdir) / "_generated"

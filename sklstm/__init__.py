@@ -7,9 +7,8 @@ from ._persistence import ModelFileError, load, save
 from ._plots import plot_attention, plot_history
 from ._regressor import LSTMRegressor
 from ._scaler import SequenceScaler
+from ._version import __version__
 from ._windows import SequenceWindower, make_windows
-
-__version__ = "0.1.0"
 
 __all__ = [
     "LSTMClassifier",

@@ -20,7 +20,7 @@ import torch
 
 from . import _file_checks as checks
 from ._file_checks import ModelFileError
-from ._jobs import replacing
+from ._files import replacing
 
 FORMAT = "sklstm-model"
 FORMAT_VERSION = 1
@@ -312,7 +312,7 @@ def save(estimator, path) -> Path:
     from safetensors.torch import save_file
     from sklearn.pipeline import Pipeline
 
-    from . import __version__
+    from ._version import __version__
 
     name = type(estimator).__name__
     if type(estimator) is Pipeline:
@@ -452,7 +452,7 @@ def _read_document(text, path):
             f"expected a whole number such as {FORMAT_VERSION}."
         )
     if version > FORMAT_VERSION:
-        from . import __version__
+        from ._version import __version__
 
         versions = document.get("versions")
         writer = versions.get("sklstm") if isinstance(versions, dict) else None

@@ -77,7 +77,7 @@ def test_forecast_chooses_the_preparation_by_cross_validation(tmp_path, capsys):
 def test_candidate_plans_need_a_season_and_room_for_it():
     """A series without a season, or too short for the seasonal lag, has one
     plan: the values as they are."""
-    from sklstm import _forecast as fc
+    from sklstm.cli import forecasting as fc
 
     settings = dict(
         window=6, horizon=3, difference="auto", log="auto", folds=2,
@@ -140,7 +140,7 @@ def test_demo_beats_seasonal_naive(tmp_path, capsys):
 
 
 def test_scores_leave_undefined_ratios_out():
-    from sklstm._forecast import scores
+    from sklstm.cli.forecasting import scores
 
     got = scores(np.array([[0.0, 2.0]]), np.array([[1.0, 2.0]]), scale=0.0)
     assert got == {"mae": 0.5, "rmse": np.sqrt(0.5), "mape": None, "mase": None}
@@ -336,7 +336,7 @@ def test_module_entry_point_help():
 
 def test_classify_search_tunes_on_top_of_the_defaults(tmp_path, monkeypatch):
     """Every trial's model is the estimator's defaults with the tuned names on top."""
-    from sklstm import _classify_job
+    from sklstm.cli import classify_job as _classify_job
 
     built = []
     make = _classify_job.make_pipeline
@@ -352,7 +352,7 @@ def test_classify_search_tunes_on_top_of_the_defaults(tmp_path, monkeypatch):
     search = metrics["search"]
     assert search["trials_run"] == 2 and "CV accuracy" in search["objective"]
     assert len(built) == 2 * 5 + 1  # two trials of 5 folds, then the final fit
-    from sklstm._classify_job import TUNED
+    from sklstm.cli.classify_job import TUNED
 
     for params in built[:-1]:
         assert set(params) == set(TUNED)  # nothing else moves off the defaults
@@ -366,7 +366,7 @@ def _run_trials(objective, tmp_path, n_trials):
     """The command's search loop over one float x in [0, 1], minimised."""
     from optuna.distributions import FloatDistribution
 
-    from sklstm._trials import run_trials
+    from sklstm.cli.trials import run_trials
 
     return run_trials(
         objective,
@@ -588,7 +588,7 @@ def test_the_forecast_plot_zooms_on_the_forecasts_of_a_long_series():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sklstm._forecast_job import _zoom
+    from sklstm.cli.forecast_job import _zoom
 
     plan = SimpleNamespace(horizon=12, season=12)
     for n, zoomed in ((2284, True), (144, False)):
@@ -621,10 +621,12 @@ def test_threads_apply_while_the_job_runs_and_are_put_back(monkeypatch):
 
     seen = []
     monkeypatch.setattr(
-        "sklstm._classify_job.run", lambda *a, **k: seen.append(torch.get_num_threads())
+        "sklstm.cli.classify_job.run",
+        lambda *a, **k: seen.append(torch.get_num_threads()),
     )
     monkeypatch.setattr(
-        "sklstm._forecast_job.run", lambda *a, **k: seen.append(torch.get_num_threads())
+        "sklstm.cli.forecast_job.run",
+        lambda *a, **k: seen.append(torch.get_num_threads()),
     )
     before = torch.get_num_threads()
     assert cli.main(["classify", "--dataset", "gunpoint", "--threads", "1"]) == 0

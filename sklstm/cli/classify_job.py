@@ -12,20 +12,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._jobs import (
-    InputError,
-    check_column,
+from .output import (
     markdown_table,
     out_folder,
     phase,
     progress,
     pyplot,
-    read_table,
     save_figure,
     write_json,
     write_text,
 )
-from ._trials import search_line, search_markdown
+from .tables import InputError, check_column, read_table
+from .trials import search_line, search_markdown
 
 DATASETS = {
     "gunpoint": "load_gunpoint",
@@ -78,7 +76,7 @@ def load(
         data = _wide(table, labels, source, like)
     else:
         data = _long(table, labels, id_col, time_col, source, like)
-    from ._classifier import LSTMClassifier
+    from .._classifier import LSTMClassifier
 
     try:  # the estimator's own checks, before any training
         LSTMClassifier()._check_X(data.X, reset=True)
@@ -178,7 +176,7 @@ def _label_values(labels):
 
 
 def bundled(name):
-    from . import datasets
+    from .. import datasets
 
     loader = getattr(datasets, DATASETS[name])
     out = []
@@ -217,7 +215,7 @@ def _plain_labels(labels):
 def make_pipeline(params, max_epochs, seed):
     from sklearn.pipeline import Pipeline
 
-    from ._classifier import LSTMClassifier
+    from .._classifier import LSTMClassifier
 
     # no scaler in front: the estimator scales its input itself
     lstm = LSTMClassifier(max_epochs=max_epochs, random_state=seed)
@@ -332,7 +330,7 @@ def run(
         f"On {evaluation}: accuracy {metrics['accuracy']:.4f}, "
         f"macro F1 {metrics['f1_macro']:.4f}"
     )
-    from ._persistence import save
+    from .._persistence import save
 
     model = save(pipe, out / "model.sklstm")
     write_json(out / "metrics.json", metrics)
@@ -347,9 +345,9 @@ def _tune(data, base, folds, fit_args, trials, storage, out, show_progress):
     import hashlib
     import json
 
-    from ._classifier import LSTMClassifier
-    from ._trials import run_trials
-    from .tuning import search_space
+    from .._classifier import LSTMClassifier
+    from ..tuning import search_space
+    from .trials import run_trials
 
     space = search_space(LSTMClassifier(), include=TUNED)
 
@@ -415,7 +413,7 @@ def _metrics(train, evaluation, actual, predicted, params, study, fit_args):
 def _plot(path, metrics, pipe):
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    from ._plots import plot_history
+    from .._plots import plot_history
 
     plt = pyplot()
     cm = metrics["confusion_matrix"]

@@ -8,8 +8,8 @@ holds, not the ones run this time; a failed or interrupted trial is replaced.
 
 from __future__ import annotations
 
-from ._base import TrainingDivergedError
-from ._jobs import progress
+from .._base import TrainingDivergedError
+from .output import progress
 
 
 def run_trials(
@@ -38,7 +38,7 @@ def run_trials(
     import optuna
     from optuna.trial import TrialState
 
-    from .tuning import create_study
+    from ..tuning import create_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = create_study(

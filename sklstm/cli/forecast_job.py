@@ -1,11 +1,11 @@
-"""The ``sklstm forecast`` job: run the steps of ``_forecast`` and write the files."""
+"""The ``sklstm forecast`` job: run the steps of ``forecasting`` and write the files."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _forecast as fc
-from ._jobs import (
+from . import forecasting as fc
+from .output import (
     finite_or_none,
     markdown_table,
     out_folder,
@@ -16,7 +16,7 @@ from ._jobs import (
     write_json,
     write_text,
 )
-from ._trials import search_line, search_markdown
+from .trials import search_line, search_markdown
 
 MODELS = (("lstm", "LSTM"), ("naive", "naive"), ("seasonal_naive", "seasonal naive"))
 
@@ -106,7 +106,7 @@ def run(
             y, plan, params, verbose=int(show_progress)
         )
     stamps = fc.future_times(series.times, plan.horizon)
-    from ._persistence import save
+    from .._persistence import save
 
     model_path = save(pipe, out / "model.sklstm")
     metrics = _metrics(series, plan, params, study, folds_out, means, stamps, future)
@@ -121,9 +121,9 @@ def run(
 
 def _tune(series, plan, base, trials, storage, out, show_progress):
     """Tune ``fc.TUNED`` on top of ``base``; returns ``(params, search summary)``."""
-    from ._regressor import LSTMRegressor
-    from ._trials import run_trials
-    from .tuning import search_space
+    from .._regressor import LSTMRegressor
+    from ..tuning import search_space
+    from .trials import run_trials
 
     space = search_space(LSTMRegressor(), include=fc.TUNED)
 
@@ -229,7 +229,7 @@ def _zoom(ax, y, plan, folds, future):
 
 
 def _plot(path, series, plan, folds, stamps, future, pipe):
-    from ._plots import plot_history
+    from .._plots import plot_history
 
     plt = pyplot()
     y = series.values

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ._jobs import InputError, check_column, numeric_column, read_table
+from .tables import InputError, check_column, numeric_column, read_table
 
 DATASETS = {
     "airline": dict(
@@ -63,7 +63,7 @@ def load_series(csv=None, *, target=None, time_col=None, dataset=None) -> Series
 
     if csv is None:
         preset = DATASETS[dataset]
-        from . import datasets
+        from .. import datasets
 
         table = getattr(datasets, preset["loader"])(as_frame=True)
         target = target or preset["target"]
@@ -281,8 +281,8 @@ def make_pipeline(plan, params):
     """The pipeline the command fits: window, LSTM (which scales each window)."""
     from sklearn.pipeline import Pipeline
 
-    from ._regressor import LSTMRegressor
-    from ._windows import SequenceWindower
+    from .._regressor import LSTMRegressor
+    from .._windows import SequenceWindower
 
     lstm = LSTMRegressor(max_epochs=plan.max_epochs, random_state=plan.seed)
     lstm.set_params(**params)

@@ -240,8 +240,8 @@ def _parser():
 
 def _check_storage(url):
     """Open ``--storage`` before any work: a bad URL or folder is bad input."""
-    from ._jobs import InputError
-    from .tuning import _storage
+    from ..tuning import _storage
+    from .tables import InputError
 
     try:
         _storage(url)
@@ -276,8 +276,8 @@ def main(argv=None) -> int:
     """Run the ``sklstm`` command; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    from ._base import TrainingDivergedError
-    from ._jobs import InputError
+    from .._base import TrainingDivergedError
+    from .tables import InputError
 
     try:
         if getattr(args, "storage", None) and args.trials:
@@ -300,7 +300,7 @@ def main(argv=None) -> int:
 
 
 def _forecast(parser, args):
-    from ._forecast_job import run
+    from .forecast_job import run
 
     if args.command == "demo":
         run(
@@ -339,7 +339,7 @@ def _forecast(parser, args):
 
 
 def _classify(parser, args):
-    from ._classify_job import run
+    from .classify_job import run
 
     if args.train is None and args.dataset is None:
         parser.error("give a TRAIN CSV file or --dataset")
