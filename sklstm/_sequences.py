@@ -77,17 +77,6 @@ class Sequences:
         starts, lengths = self.bounds(np.arange(self.n)[index])
         return _listed(self.table, starts, lengths, self.steps)
 
-    def padded(self) -> tuple[np.ndarray, np.ndarray]:
-        """Left-aligned ``(n, steps, c)`` values (zeros after each sample's valid
-        steps) and the lengths; materialises every sample, so for small data."""
-        starts, lengths = self.bounds()
-        offsets = np.arange(self.steps)
-        pad = offsets >= lengths[:, None]
-        rows = np.where(pad, 0, starts[:, None] + offsets)
-        values = self.table[rows].astype(np.float32)
-        values[pad] = 0.0
-        return values, lengths
-
 
 def lookup(index, wanted):
     """Positions of ``wanted`` in the sorted ``index`` and whether they are there
@@ -377,13 +366,14 @@ def pad_ragged(X):
     return out
 
 
-def to_3d(X: np.ndarray, conv: bool = False) -> np.ndarray:
-    """Give 2-D univariate input its channel axis; refuse ranks we cannot read."""
+def to_3d(X: np.ndarray) -> np.ndarray:
+    """Give 2-D univariate input its channel axis; refuse ranks we cannot read
+    (image sequences are read by ``_tokens.read_frames`` before this)."""
     if X.ndim == 2:
         return X[:, :, None]
     if X.ndim == 3:
         return X
-    if X.ndim in (4, 5) and not conv:
+    if X.ndim in (4, 5):
         raise ValueError(
             f"Got {X.ndim}-D input of shape {X.shape}: image sequences "
             "(n_samples, n_timesteps, height, width[, channels]) need a "
