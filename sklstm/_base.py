@@ -63,6 +63,7 @@ ARCHITECTURE = (
     "hidden_size",
     "num_layers",
     "bidirectional",
+    "cell",
     "pooling",
     "conv_channels",
     "conv_kernel_size",
@@ -108,6 +109,7 @@ class _BaseLSTM(BaseEstimator):
         "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
+        "cell": [StrOptions({"lstm", "gru"})],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "pooling": [StrOptions({"last", "mean", "max", "attention"})],
         "conv_channels": ["array-like"],
@@ -157,6 +159,7 @@ class _BaseLSTM(BaseEstimator):
         *,
         num_layers=1,
         bidirectional=False,
+        cell="lstm",
         dropout=0.0,
         pooling="last",
         conv_channels=(),
@@ -192,6 +195,7 @@ class _BaseLSTM(BaseEstimator):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
+        self.cell = cell
         self.dropout = dropout
         self.pooling = pooling
         self.conv_channels = conv_channels
@@ -444,6 +448,7 @@ class _BaseLSTM(BaseEstimator):
             "hidden_size": arch["hidden_size"],
             "num_layers": arch["num_layers"],
             "bidirectional": arch["bidirectional"],
+            "cell": arch.get("cell", "lstm"),  # models saved before GRU: LSTM
             "dropout": self.dropout,
             "pooling": arch["pooling"],
             "conv_channels": arch["conv_channels"],
@@ -697,7 +702,9 @@ class _BaseLSTM(BaseEstimator):
         )
 
     def _check_same_architecture(self):
-        fitted, now = self._fitted_architecture, self._architecture()
+        # models fitted before the GRU option have no "cell": they are LSTMs
+        fitted = {"cell": "lstm", **self._fitted_architecture}
+        now = self._architecture()
         changed = [p for p in ARCHITECTURE if now[p] != fitted[p]]
         if changed:
             raise ValueError(

@@ -41,6 +41,10 @@ class LSTMNetwork(nn.Module):
     hidden_size, num_layers, bidirectional, dropout :
         As in :class:`torch.nn.LSTM`; ``dropout`` is also applied to the pooled
         features before the head.
+    cell : {"lstm", "gru"}
+        The recurrent layers: LSTM, or GRU (three gates instead of four, no
+        cell state). Either is ``self.lstm``, so that saved weights keep their
+        names.
     pooling : {"last", "mean", "max", "attention"}
         How the per-step outputs of the last layer become one vector: the output
         at the last valid step (the first step for the backward direction), the
@@ -116,8 +120,11 @@ class LSTMNetwork(nn.Module):
         downsample: int = 1,
         both_scalings: bool = False,
         anchor: str = "mean",
+        cell: str = "lstm",
     ) -> None:
         super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.hidden_size = hidden_size
@@ -160,7 +167,8 @@ class LSTMNetwork(nn.Module):
         self.front = nn.ModuleList(front)
         if front:
             input_size = front[-1].out_features
-        self.lstm = nn.LSTM(
+        recurrent, lent = CELLS[cell]
+        self.lstm = recurrent(  # "lstm" whatever the cell: the weights' names
             input_size,
             hidden_size,
             num_layers=num_layers,
@@ -173,7 +181,7 @@ class LSTMNetwork(nn.Module):
         # functional_call) on variable-length input; a plain list, so they are
         # neither parameters nor part of the state_dict
         self._single_layers = [
-            _LentWeightsLSTM(
+            lent(
                 input_size if i == 0 else 2 * hidden_size,
                 hidden_size,
                 batch_first=True,
@@ -204,10 +212,9 @@ class LSTMNetwork(nn.Module):
         self.__dict__.setdefault("downsample", 1)
         # an older sklstm pickled its shells as plain nn.LSTMs, which move the
         # weights lent to them on a GPU (_LentWeightsLSTM)
+        lent = _LentWeightsGRU if isinstance(self.lstm, nn.GRU) else _LentWeightsLSTM
         self._single_layers = [
-            _LentWeightsLSTM(
-                s.input_size, s.hidden_size, batch_first=True, device="meta"
-            )
+            lent(s.input_size, s.hidden_size, batch_first=True, device="meta")
             for s in self._single_layers
         ]
 
@@ -351,6 +358,17 @@ class _LentWeightsLSTM(nn.LSTM):
         pass
 
 
+class _LentWeightsGRU(nn.GRU):
+    """:class:`_LentWeightsLSTM` for GRU layers."""
+
+    def flatten_parameters(self) -> None:
+        pass
+
+
+# the recurrent layer of each ``cell`` and its one-layer shell for lent weights
+CELLS = {"lstm": (nn.LSTM, _LentWeightsLSTM), "gru": (nn.GRU, _LentWeightsGRU)}
+
+
 @contextlib.contextmanager
 def _copies_lent_weights(device: torch.device):
     """Silence cuDNN's warning that weights outside a flat buffer are copied for
@@ -390,7 +408,15 @@ def keras_init(module: nn.Module) -> None:
     the padding row kept at zero.
     """
     for part in module.modules():
-        if isinstance(part, nn.LSTM):
+        if isinstance(part, nn.GRU):  # Keras's GRU: no forget gate, zero biases
+            for name, weight in part.named_parameters():
+                if name.startswith("weight_ih"):
+                    nn.init.xavier_uniform_(weight)
+                elif name.startswith("weight_hh"):
+                    nn.init.orthogonal_(weight)
+                else:
+                    weight.zero_()
+        elif isinstance(part, nn.LSTM):
             for name, weight in part.named_parameters():
                 if name.startswith("weight_ih"):
                     nn.init.xavier_uniform_(weight)

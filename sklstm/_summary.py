@@ -12,7 +12,8 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
     lstm = module.lstm
     dirs = 2 if lstm.bidirectional else 1
     width = lstm.hidden_size * dirs
-    kind = "Bidirectional LSTM" if dirs == 2 else "LSTM"
+    cell = "GRU" if isinstance(lstm, nn.GRU) else "LSTM"
+    kind = f"Bidirectional {cell}" if dirs == 2 else cell
     t = n_timesteps
     rows = []
     scaling = getattr(module, "scaling", None)
@@ -31,7 +32,11 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
             if name.rsplit("_l", 1)[-1].split("_")[0] == str(layer)
         )
         rows.append(
-            (f"lstm_{layer} ({kind})", f"(None, {n_timesteps}, {width})", params)
+            (
+                f"{cell.lower()}_{layer} ({kind})",
+                f"(None, {n_timesteps}, {width})",
+                params,
+            )
         )
     if module.attention is not None:
         rows.append(
