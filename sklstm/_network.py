@@ -408,7 +408,7 @@ def keras_init(module: nn.Module) -> None:
     the padding row kept at zero.
     """
     for part in module.modules():
-        if isinstance(part, nn.GRU):  # Keras's GRU: no forget gate, zero biases
+        if isinstance(part, (nn.LSTM, nn.GRU)):
             for name, weight in part.named_parameters():
                 if name.startswith("weight_ih"):
                     nn.init.xavier_uniform_(weight)
@@ -416,15 +416,8 @@ def keras_init(module: nn.Module) -> None:
                     nn.init.orthogonal_(weight)
                 else:
                     weight.zero_()
-        elif isinstance(part, nn.LSTM):
-            for name, weight in part.named_parameters():
-                if name.startswith("weight_ih"):
-                    nn.init.xavier_uniform_(weight)
-                elif name.startswith("weight_hh"):
-                    nn.init.orthogonal_(weight)
-                else:
-                    weight.zero_()
-                    if name.startswith("bias_ih"):
+                    # an LSTM's forget gate starts open; a GRU has none
+                    if name.startswith("bias_ih") and isinstance(part, nn.LSTM):
                         hidden = weight.shape[0] // 4  # gate order: i, f, g, o
                         weight[hidden : 2 * hidden] = 1.0
         elif isinstance(part, (nn.Linear, nn.Conv1d, nn.Conv2d)):

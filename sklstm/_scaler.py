@@ -10,9 +10,12 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._sequences import pad_ragged, to_3d
+from ._transformer import SequenceOutputMixin
 
 
-class SequenceScaler(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class SequenceScaler(
+    SequenceOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Scale each channel of sequence data with any 2-D scikit-learn scaler,
     or each sequence on its own.
 
@@ -69,31 +72,6 @@ class SequenceScaler(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
     def __init__(self, scaler=None, per_sequence=False):
         self.scaler = scaler
         self.per_sequence = per_sequence
-
-    def set_output(self, *, transform=None):
-        """Accept scikit-learn's output setting; sequences stay arrays.
-
-        ``set_output`` and ``sklearn.set_config(transform_output=...)`` turn
-        2-D outputs into DataFrames; 3-D sequences have no DataFrame form, so
-        ``transform`` returns what it always does, under any setting, and a
-        ``Pipeline`` with this step takes ``set_output`` as usual.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            Checked, and otherwise without effect.
-
-        Returns
-        -------
-        self : object
-            This transformer.
-        """
-        if transform not in (None, "default", "pandas", "polars"):
-            raise ValueError(
-                "transform must be None, 'default', 'pandas' or 'polars'; got "
-                f"{transform!r}."
-            )
-        return self
 
     def fit(self, X, y=None):
         """Fit the scaler on all valid time steps.

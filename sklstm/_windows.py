@@ -11,9 +11,12 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._memory import check_allocation
+from ._transformer import SequenceOutputMixin
 
 
-class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class SequenceWindower(
+    SequenceOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Turn a time-indexed table into one trailing window per row.
 
     Row ``i`` of the output holds rows ``i - window + 1 … i`` of the table; steps
@@ -80,31 +83,6 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     def __init__(self, window=10, *, series_id=None):
         self.window = window
         self.series_id = series_id
-
-    def set_output(self, *, transform=None):
-        """Accept scikit-learn's output setting; sequences stay arrays.
-
-        ``set_output`` and ``sklearn.set_config(transform_output=...)`` turn
-        2-D outputs into DataFrames; 3-D sequences have no DataFrame form, so
-        ``transform`` returns what it always does, under any setting, and a
-        ``Pipeline`` with this step takes ``set_output`` as usual.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            Checked, and otherwise without effect.
-
-        Returns
-        -------
-        self : object
-            This transformer.
-        """
-        if transform not in (None, "default", "pandas", "polars"):
-            raise ValueError(
-                "transform must be None, 'default', 'pandas' or 'polars'; got "
-                f"{transform!r}."
-            )
-        return self
 
     def fit(self, X, y=None):
         """Check the table and learn its columns.
