@@ -19,6 +19,7 @@ def _run(script, *args):
 
 
 def test_windows_benchmark_smoke():
+    """Check that the windows benchmark runs at tiny sizes and reports memory rises."""
     out = _run("windows.py", "--rows", "3000", "--window", "10", "--epochs", "2")
     assert "2 epochs" in out
     assert "SequenceWindower: peak rise" in out
@@ -27,6 +28,7 @@ def test_windows_benchmark_smoke():
 
 
 def test_variable_length_benchmark_smoke():
+    """Check that the variable-length benchmark runs and prints two median ratios."""
     out = _run(
         "variable_length.py", "--samples", "40", "--epochs", "1", "--repeats", "2"
     )
@@ -35,13 +37,14 @@ def test_variable_length_benchmark_smoke():
 
 
 def test_vs_torch_benchmark_smoke():
+    """Check that the bare-torch comparison runs the chosen cases in both its tables."""
     out = _run("vs_torch.py", "--smoke", "--repeats", "1", "--only", "1", "5")
     assert "1 forecasting" in out and "5 variable length" in out
     assert out.count("5 variable length") == 2  # the fit table and the one-sample one
 
 
 def test_gpu_benchmark_smoke():
-    """On the CPU (or a GPU where there is one) at tiny sizes."""
+    """Check that the GPU benchmark runs at tiny sizes on the CPU, copying nothing."""
     out = _run(
         "gpu.py", "--device", "cpu", "--smoke", "--repeats", "1", "--epochs", "1"
     )
@@ -51,17 +54,19 @@ def test_gpu_benchmark_smoke():
 
 
 def test_startup_benchmark_smoke():
+    """Check that the start-up benchmark runs and prints the sklstm / bare ratio."""
     out = _run("startup.py", "--repeats", "1", "--epochs", "1")
     assert "sklstm / bare" in out
 
 
 def test_search_benchmark_smoke():
+    """Check that the parallel search benchmark finds the same best parameters."""
     out = _run("search.py", "--epochs", "1", "--repeats", "1")
     assert "n_jobs=2 warm" in out and "same best parameters: True" in out
 
 
 def test_accuracy_benchmark_smoke():
-    """Every mode of the accuracy benchmark runs end to end on tiny data."""
+    """Check that every mode of the accuracy benchmark runs end to end on tiny data."""
     common = ("--smoke", "--n-jobs", "1")
     out = _run(
         "accuracy.py", "test", "--datasets", "BasicMotions", "--seeds", "2", *common
@@ -81,21 +86,25 @@ def test_accuracy_benchmark_smoke():
 
 
 def test_keras_benchmark_skips_cleanly_or_runs():
+    """Check that the Keras benchmark either runs or says that it was skipped."""
     out = _run("vs_keras.py", "--smoke", "--only", "1")
     assert "skipped" in out or "1 forecasting" in out
 
 
 def test_seed_parity_benchmark_smoke():
+    """Check that the seed-parity smoke run covers the sine and text tasks."""
     out = _run("seed_parity.py", "--smoke", "--only", "sine", "text")
     assert "sine" in out and "text" in out and "perplexity" in out
 
 
 def test_heap_benchmark_smoke():
+    """Check that the heap benchmark runs in smoke mode or says that it was skipped."""
     out = _run("heap.py", "--smoke")
     assert "skipped" in out or "4 64 10 1" in out
 
 
 def test_heap_benchmark_pad_sizes_smoke():
+    """Check that the heap benchmark given two pad sizes prints one cell per pad."""
     out = _run("heap.py", "--smoke", "--pads", "0", "64")
     if "skipped" not in out:
         row = next(line for line in out.splitlines() if line.startswith("4 64 10 1"))
@@ -103,9 +112,9 @@ def test_heap_benchmark_pad_sizes_smoke():
 
 
 def test_readme_demo_block_is_the_scripts():
-    """The README's demo figures sit in the block benchmarks/readme_demo.py
-    writes (regenerated from the current code, with machine and date), and
-    the script's parsing and rewriting do what they say."""
+    """Check that the README's demo figures sit in the block that
+    benchmarks/readme_demo.py writes (regenerated from the current code, with machine
+    and date), and that the script's parsing and rewriting do what they say."""
     import importlib.util
     import re
 

@@ -70,5 +70,7 @@ def test_keras_initialisation_of_a_gru():
 
 def test_an_unknown_cell_is_refused():
     """Check that a cell other than 'lstm' or 'gru' gets a clear error."""
-    with pytest.raises(ValueError, match="'cell' parameter of LSTMRegressor must be a str among.*'gru'"):
+    with pytest.raises(
+        ValueError, match="'cell' parameter of LSTMRegressor must be a str among.*'gru'"
+    ):
         LSTMRegressor(cell="rnn", **FAST).fit(X, Y)

@@ -18,7 +18,7 @@ def test_gunpoint_defaults_beat_95_percent():
 
 
 def test_string_labels_and_probabilities(small_classification):
-    """Check labels of any type, classes_ order and probabilities summing to 1."""
+    """Check that any labels work: classes_ in order, probabilities summing to 1."""
     X, y = small_classification
     clf = LSTMClassifier(**FAST).fit(X, y)
     assert list(clf.classes_) == ["down", "up"]
@@ -38,7 +38,7 @@ def test_learns_a_simple_rule(small_classification):
 
 
 def test_multiclass_integer_labels():
-    """Check three integer classes."""
+    """Check that three integer classes give three sorted classes and probabilities."""
     rng = np.random.default_rng(1)
     X = rng.normal(size=(90, 6))
     y = np.digitize(X.mean(axis=1), [-0.2, 0.2]) * 10
@@ -48,7 +48,7 @@ def test_multiclass_integer_labels():
 
 
 def test_one_class_is_refused():
-    """Check the single-class error names the class."""
+    """Check that the error for a single class names the class."""
     X = np.zeros((10, 5))
     with pytest.raises(ValueError, match="at least 2 classes; got 1 class \\('a'\\)"):
         LSTMClassifier(**FAST).fit(X, ["a"] * 10)
@@ -99,7 +99,7 @@ def test_class_weight_shifts_predictions(class_weight):
 
 
 def test_pickle_and_determinism(small_classification):
-    """Check determinism and pickling for the classifier."""
+    """Check that the classifier is deterministic and survives pickling."""
     import pickle
 
     X, y = small_classification
@@ -112,8 +112,8 @@ def test_pickle_and_determinism(small_classification):
 
 
 def test_japanese_vowels_variable_length_beats_95_percent():
-    """Check the official split of JapaneseVowels (ragged, 12 channels) > 95 %
-    with the defaults on a 30-epoch budget (0.989 measured)."""
+    """Check that the defaults score over 95 % on the official split of JapaneseVowels
+    (ragged, 12 channels) on a 30-epoch budget (0.989 measured)."""
     X_train, y_train = load_japanese_vowels(split="train")
     X_test, y_test = load_japanese_vowels(split="test")
     assert len({len(s) for s in X_train}) > 1  # really variable length

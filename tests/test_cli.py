@@ -33,7 +33,8 @@ def _finite(values):
 
 
 def test_forecast_a_bundled_dataset(tmp_path, capsys):
-    """Check the files, the metrics, and that the saved pipeline is the forecaster."""
+    """Check that forecasting a bundled dataset writes its files and metrics, and that
+    the saved pipeline is the forecaster."""
     assert (
         cli.main(
             ["forecast", "--dataset", "sunspots", "--difference", "none"]
@@ -62,7 +63,7 @@ def test_forecast_a_bundled_dataset(tmp_path, capsys):
 
 
 def test_forecast_chooses_the_preparation_by_cross_validation(tmp_path, capsys):
-    """With --difference auto on a seasonal series, both preparations are
+    """Check that with --difference auto on a seasonal series, both preparations are
     cross-validated and the one with the lower CV MAE is the model's."""
     args = ["forecast", "--dataset", "airline", "--out", str(tmp_path)] + QUICK
     assert cli.main(args) == 0
@@ -75,7 +76,7 @@ def test_forecast_chooses_the_preparation_by_cross_validation(tmp_path, capsys):
 
 
 def test_candidate_plans_need_a_season_and_room_for_it():
-    """A series without a season, or too short for the seasonal lag, has one
+    """Check that a series without a season, or too short for the seasonal lag, has one
     plan: the values as they are."""
     from sklstm.cli import forecasting as fc
 
@@ -93,7 +94,7 @@ def test_candidate_plans_need_a_season_and_room_for_it():
 
 
 def test_forecast_a_csv_with_dates(tmp_path):
-    """A CSV written here: unsorted daily rows, the season found from the dates."""
+    """Check that a CSV of unsorted daily rows is forecast with its dates' season."""
     days = pd.date_range("2024-01-01", periods=160, freq="D")
     t = np.arange(160)
     sales = 100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 7)
@@ -115,7 +116,8 @@ def test_forecast_a_csv_with_dates(tmp_path):
 
 
 def test_forecast_search_resumes_from_its_storage(tmp_path):
-    """Two trials, then four: the second run adds two to the same study."""
+    """Check that a search resumes from its storage: after two trials, asking for four
+    runs two more in the same study."""
     base = ["forecast", "--dataset", "airline", "--out", str(tmp_path)] + QUICK
     assert cli.main(base + ["--trials", "2"]) == 0
     first = json.loads((tmp_path / "metrics.json").read_text())["search"]
@@ -129,8 +131,8 @@ def test_forecast_search_resumes_from_its_storage(tmp_path):
 
 
 def test_demo_beats_seasonal_naive(tmp_path, capsys):
-    """What make demo runs, with half its trials and a fixed 60-epoch budget (a
-    quarter of the time): a small search, and the LSTM beats seasonal naive."""
+    """Check that what make demo runs, with half its trials and a fixed 60-epoch budget
+    (a quarter of the time), is a small search whose LSTM beats seasonal naive."""
     args = ["demo", "--out", str(tmp_path), "--trials", "2", "--max-epochs", "60"]
     assert cli.main(args + ["--no-progress"]) == 0
     metrics = _files(tmp_path, "forecast.png")
@@ -140,6 +142,7 @@ def test_demo_beats_seasonal_naive(tmp_path, capsys):
 
 
 def test_scores_leave_undefined_ratios_out():
+    """Check that MAPE and MASE are None where a true value or the scale is zero."""
     from sklstm.cli.forecasting import scores
 
     got = scores(np.array([[0.0, 2.0]]), np.array([[1.0, 2.0]]), scale=0.0)
@@ -154,7 +157,8 @@ def _wide_gunpoint(path, split, n=None):
 
 
 def test_classify_wide_train_and_test(tmp_path):
-    """A wide CSV pair: fit on TRAIN, evaluate on TEST, save a loadable pipeline."""
+    """Check that a wide CSV pair is fit on TRAIN, evaluated on TEST and saved as a
+    loadable pipeline."""
     train = _wide_gunpoint(tmp_path / "train.csv", "train")
     test = _wide_gunpoint(tmp_path / "test.csv", "test", 40)
     out = tmp_path / "out"
@@ -173,7 +177,8 @@ def test_classify_wide_train_and_test(tmp_path):
 
 
 def test_classify_long_ragged_table_by_cross_validation(tmp_path):
-    """A long CSV of ragged sequences, rows shuffled; no TEST: stratified CV."""
+    """Check that a long CSV of ragged sequences, rows shuffled, with no TEST file is
+    evaluated by stratified CV."""
     long = load_japanese_vowels(as_frame=True)
     keep = long["series_id"].isin(long["series_id"].unique()[::6])
     csv = tmp_path / "vowels.csv"
@@ -190,6 +195,7 @@ def test_classify_long_ragged_table_by_cross_validation(tmp_path):
 
 
 def test_classify_a_bundled_dataset(tmp_path):
+    """Check that classifying a bundled dataset writes files and per-class metrics."""
     args = ["classify", "--dataset", "basic_motions", "--out", str(tmp_path)]
     assert cli.main(args + QUICK) == 0
     metrics = _files(tmp_path, "confusion.png")
@@ -211,6 +217,7 @@ def csv(tmp_path):
 
 
 def test_forecast_errors_say_what_was_expected(csv, tmp_path, capsys):
+    """Check that forecast's errors in its input exit 2 and say what was expected."""
     err = _fails(["forecast", str(tmp_path / "nope.csv"), "--target", "y"], capsys)
     assert "No such file" in err and "nope.csv" in err
     err = _fails(["forecast", str(csv), "--target", "sales"], capsys)
@@ -238,6 +245,7 @@ def test_forecast_errors_say_what_was_expected(csv, tmp_path, capsys):
 
 
 def test_usage_errors_exit_2(csv, capsys):
+    """Check that bad arguments and unknown commands are usage errors that exit 2."""
     for args in (
         ["forecast", "--window", "0"],
         ["forecast", "--window", "ten"],
@@ -254,6 +262,7 @@ def test_usage_errors_exit_2(csv, capsys):
 
 
 def test_classify_errors_say_what_was_expected(tmp_path, capsys):
+    """Check that classify's errors in its input exit 2 and say what was expected."""
     train = _wide_gunpoint(tmp_path / "train.csv", "train")
     err = _fails(["classify", str(train), "--label", "class"], capsys)
     assert "no column 'class'" in err
@@ -277,6 +286,8 @@ def test_classify_errors_say_what_was_expected(tmp_path, capsys):
 
 
 def test_a_failure_while_running_exits_1(tmp_path, capsys, monkeypatch):
+    """Check that a failure while training exits 1 with a one-line message."""
+
     def diverge(*args, **kwargs):
         raise sklstm.TrainingDivergedError("loss became nan at epoch 3")
 
@@ -287,10 +298,10 @@ def test_a_failure_while_running_exits_1(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize("limit", [2_000, 20_000])
 def test_a_full_disk_under_out_exits_1_in_one_line(tmp_path, limit):
-    """A real write failure, in a child process whose files may not grow past
-    ``limit`` bytes (EFBIG, what a full disk's ENOSPC is to the command: an
-    OSError from the file system): exit 1, one line after the --no-progress
-    phase lines, no traceback, and no
+    """Check that a real write failure exits 1 cleanly: in a child process whose files
+    may not grow past ``limit`` bytes (EFBIG, what a full disk's ENOSPC is to the
+    command: an OSError from the file system), exit 1, one line after the
+    --no-progress phase lines, no traceback, and no
     half-written file or temporary left in --out."""
     import resource
     import signal
@@ -335,7 +346,8 @@ def test_module_entry_point_help():
 
 
 def test_classify_search_tunes_on_top_of_the_defaults(tmp_path, monkeypatch):
-    """Every trial's model is the estimator's defaults with the tuned names on top."""
+    """Check that every trial's model is the estimator's defaults with the tuned names
+    on top."""
     from sklstm.cli import classify_job as _classify_job
 
     built = []
@@ -381,7 +393,8 @@ def _run_trials(objective, tmp_path, n_trials):
 
 
 def test_trials_record_divergence_and_pruning_and_go_on(tmp_path):
-    """A diverged trial is FAIL, a pruned one PRUNED; the search goes on to N."""
+    """Check that a diverged trial is FAIL, a pruned one PRUNED, and the search goes on
+    to N trials."""
     calls = []
 
     def objective(params, report):
@@ -400,6 +413,8 @@ def test_trials_record_divergence_and_pruning_and_go_on(tmp_path):
 
 
 def test_an_interrupted_trial_is_replaced_when_the_search_runs_again(tmp_path):
+    """Check that a trial cut short by Ctrl-C counts as failed and is replaced when the
+    search runs again."""
     calls = []
 
     def objective(params, report):
@@ -428,7 +443,8 @@ def _table(path, frame):
     ],
 )
 def test_forecast_refuses_non_finite_or_huge_targets(tmp_path, capsys, value, message):
-    """Bad numbers in the target are bad input (exit 2, one line), not a traceback."""
+    """Check that bad numbers in the target are bad input (exit 2, one line), not a
+    traceback."""
     y = np.arange(60.0) + 10
     y[5] = value
     path = _table(tmp_path / "t.csv", pd.DataFrame({"y": y}))
@@ -439,7 +455,8 @@ def test_forecast_refuses_non_finite_or_huge_targets(tmp_path, capsys, value, me
 
 
 def test_forecast_refuses_an_empty_time_stamp(tmp_path, capsys):
-    """An empty date cell is named, instead of sorting it last and losing the season."""
+    """Check that an empty date cell is named, instead of sorting it last and losing the
+    season."""
     times = list(pd.date_range("2020-01-01", periods=60, freq="MS").astype(str))
     times[7] = None
     path = _table(tmp_path / "t.csv", pd.DataFrame({"m": times, "y": np.arange(60.0)}))
@@ -448,7 +465,8 @@ def test_forecast_refuses_an_empty_time_stamp(tmp_path, capsys):
 
 
 def test_bad_seed_and_storage_are_usage_errors(capsys, tmp_path):
-    """A negative seed and a storage that cannot be opened exit 2 before any work."""
+    """Check that a negative seed and a storage that cannot be opened exit 2 before any
+    work."""
     with pytest.raises(SystemExit) as exit_:  # argparse's usage error
         cli.main(["forecast", "--dataset", "airline", "--seed", "-1"])
     assert exit_.value.code == 2
@@ -483,7 +501,8 @@ def test_bad_seed_and_storage_are_usage_errors(capsys, tmp_path):
     ],
 )
 def test_classify_refuses_bad_wide_rows(tmp_path, capsys, edit, message):
-    """The estimator's input checks run before training: exit 2, file named."""
+    """Check that the estimator's input checks run before training: exit 2, file
+    named."""
     wide = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 8)))
     edit(wide)
     wide["label"] = np.arange(20) % 2
@@ -493,7 +512,8 @@ def test_classify_refuses_bad_wide_rows(tmp_path, capsys, edit, message):
 
 
 def test_classify_refuses_an_empty_sequence_id(tmp_path, capsys):
-    """A NaN in a long table's id column names the row instead of a KeyError."""
+    """Check that a NaN in a long table's id column names the row instead of a
+    KeyError."""
     rng = np.random.default_rng(0)
     ids = np.repeat(np.arange(10), 5).astype(float)
     ids[7] = np.nan
@@ -506,8 +526,8 @@ def test_classify_refuses_an_empty_sequence_id(tmp_path, capsys):
 
 
 def test_forecast_says_when_the_lstm_loses_to_a_baseline(tmp_path, capsys):
-    """A series the LSTM cannot learn in two epochs (a straight line, where the
-    naive forecast is nearly exact) gets a plain warning in the output, the
+    """Check that a series the LSTM cannot learn in two epochs (a straight line, where
+    the naive forecast is nearly exact) gets a plain warning in the output, the
     metrics and the report."""
     path = _table(tmp_path / "t.csv", pd.DataFrame({"y": np.arange(80.0) * 3 + 5}))
     args = ["forecast", path, "--target", "y", "--window", "6", "--horizon", "3"]
@@ -522,7 +542,7 @@ def test_forecast_says_when_the_lstm_loses_to_a_baseline(tmp_path, capsys):
 
 
 def test_classify_keeps_numeric_labels_numeric(tmp_path):
-    """Numeric classes sort as numbers (2 before 10), not as strings."""
+    """Check that numeric classes sort as numbers (2 before 10), not as strings."""
     rng = np.random.default_rng(0)
     wide = pd.DataFrame(rng.normal(size=(30, 8)))
     wide["label"] = np.array([1, 2, 10] * 10)
@@ -544,7 +564,8 @@ def test_classify_keeps_numeric_labels_numeric(tmp_path):
 
 
 def test_a_missing_label_shows_classifys_usage(tmp_path, capsys):
-    """Without --label, the error shows classify's usage, not the top level's."""
+    """Check that without --label, the error shows classify's usage, not the top
+    level's."""
     path = _table(tmp_path / "w.csv", pd.DataFrame({"a": [1.0], "label": [0]}))
     with pytest.raises(SystemExit):
         cli.main(["classify", path])
@@ -553,7 +574,7 @@ def test_a_missing_label_shows_classifys_usage(tmp_path, capsys):
 
 
 def test_classify_reads_a_ucr_file_without_a_header(tmp_path, capsys):
-    """A UCR archive file (label first, no header row) fails with a message
+    """Check that a UCR archive file (label first, no header row) fails with a message
     saying a header was expected and how to read it; --no-header reads it,
     and the summary calls its columns time steps of one channel."""
     rng = np.random.default_rng(0)
@@ -578,9 +599,9 @@ def test_classify_reads_a_ucr_file_without_a_header(tmp_path, capsys):
 
 
 def test_the_forecast_plot_zooms_on_the_forecasts_of_a_long_series():
-    """12 test points at the edge of 2,284 were a thin strip: the plot now
-    shows the CV origins and the forecast with some context, and leaves a
-    short series whole."""
+    """Check that the forecast plot of a long series zooms on the CV origins and the
+    forecast with some context (12 test points at the edge of 2,284 were a thin
+    strip), and leaves a short series whole."""
     from types import SimpleNamespace
 
     import matplotlib

@@ -22,6 +22,8 @@ rng = np.random.default_rng(0)
 )
 @pytest.mark.parametrize("index", [[3, 0, 7, 7, 1], [9, 4, 12], slice(2, 11)])
 def test_batches_equal_the_plain_gather(X, index):
+    """Check that a batch of dense data, a window view or padded windows holds what a
+    plain gather does: each sample's valid steps first, zeros after, its target."""
     X = X if X.ndim == 3 else X[:, :, None]
     data = SequenceDataset(read_array(X), y=np.arange(len(X)))
     reference = np.nan_to_num(np.array(X, dtype=np.float32))  # (n, steps, c)
@@ -42,7 +44,8 @@ def test_batches_equal_the_plain_gather(X, index):
 
 @pytest.mark.parametrize("index", [[3, 0, 7, 7, 1], [2, 9], slice(2, 11)])
 def test_ragged_batches_equal_the_plain_gather(index):
-    """A ragged list: every sample has its own start and length."""
+    """Check that batches of a ragged list equal the plain gather, where every sample
+    has its own start and length."""
     X = [rng.normal(size=(n, 2)) for n in (4, 7, 2, 7, 5, 1, 6, 3, 7, 2, 5, 4)]
     data = SequenceDataset(read_ragged(X), y=np.arange(12))
     if isinstance(index, list):
@@ -63,6 +66,8 @@ def test_ragged_batches_equal_the_plain_gather(index):
 
 
 def test_shuffled_order_is_the_seeded_permutation():
+    """Check that a shuffled epoch follows the seeded permutation and an unshuffled one
+    keeps the samples' order."""
     data = SequenceDataset(read_array(rng.normal(size=(50, 4, 1))), y=np.arange(50))
     g = torch.Generator().manual_seed(3)
     seen = torch.cat([y for _, y in BatchIterator(data, 16, shuffle=True, generator=g)])
@@ -73,8 +78,8 @@ def test_shuffled_order_is_the_seeded_permutation():
 
 
 def test_data_moves_to_the_device_once_and_batches_stay_there(monkeypatch):
-    """The GPU path, run on torch's meta device: every tensor a batch is made of
-    must already be where the model runs (a CPU one would fail here)."""
+    """Check that on the GPU path (run on torch's meta device) every tensor a batch is
+    made of is already where the model runs (a CPU one would fail here)."""
     from sklstm._data import place
 
     windows = np.lib.stride_tricks.sliding_window_view(rng.normal(size=60), 8)
@@ -93,6 +98,8 @@ def test_data_moves_to_the_device_once_and_batches_stay_there(monkeypatch):
 
 @pytest.mark.parametrize("ragged", [False, True], ids=["padded windows", "ragged"])
 def test_tail_split_gathers_what_the_whole_dataset_does(ragged):
+    """Check that the head and tail of a split gather what the whole dataset does for
+    the same samples, for padded windows and ragged lists."""
     if ragged:
         X = [rng.normal(size=(n, 2)) for n in rng.integers(1, 9, size=25)]
         sequences = read_ragged(X)
@@ -112,10 +119,10 @@ def test_tail_split_gathers_what_the_whole_dataset_does(ragged):
 
 @pytest.mark.parametrize("exact_limit", [None, 10], ids=["stored", "computed"])
 def test_padded_batches_on_a_device_are_shaped_on_the_host(monkeypatch, exact_limit):
-    """Variable-length data on a GPU, run on torch's meta device, which holds no
-    values (reading one back would fail): each batch's lengths and longest sample
-    come from the CPU's copy of the index and the padding, in stored and in
-    computed (Feistel) epoch orders, and match the batches on the CPU."""
+    """Check that variable-length data on a GPU, run on torch's meta device, which
+    holds no values (reading one back would fail), take each batch's lengths and
+    longest sample from the CPU's copy of the index and the padding, in stored and
+    in computed (Feistel) epoch orders, and match the batches on the CPU."""
     from sklstm import _shuffle
     from sklstm._data import place
     from sklstm._sequences import read_ragged
@@ -144,9 +151,9 @@ def test_padded_batches_on_a_device_are_shaped_on_the_host(monkeypatch, exact_li
 
 
 def test_cpu_tensors_go_to_a_gpu_from_pinned_memory_without_waiting(monkeypatch):
-    """torch's blocking copy to a GPU synchronises the stream, so to_device pins
-    a CPU tensor and copies it with non_blocking=True. The GPU is stood in for:
-    pinning and the copy are recorded, and the tensor stays where it is."""
+    """Check that to_device pins a CPU tensor and copies it with non_blocking=True
+    (torch's blocking copy to a GPU synchronises the stream). The GPU is stood in
+    for: pinning and the copy are recorded, and the tensor stays where it is."""
     from sklstm._data import to_device
 
     calls = []
@@ -182,8 +189,8 @@ def test_cpu_tensors_go_to_a_gpu_from_pinned_memory_without_waiting(monkeypatch)
 
 @pytest.mark.parametrize("exact_limit", [None, 10], ids=["stored", "computed"])
 def test_batches_reach_the_device_only_through_to_device(monkeypatch, exact_limit):
-    """Per-batch copies from the host (a batch's padding, a computed epoch order)
-    go through to_device, which does not make the host wait for a GPU; run on
+    """Check that per-batch copies from the host (a batch's padding, a computed epoch
+    order) go through to_device, which does not make the host wait for a GPU; run on
     torch's meta device, where any copy that bypassed it is caught."""
     from sklstm import _data, _shuffle
     from sklstm._sequences import read_ragged

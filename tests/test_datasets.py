@@ -10,7 +10,7 @@ from sklstm.datasets import (
 
 
 def test_dataset_loaders():
-    """Check shapes and dtypes of the bundled datasets."""
+    """Check that the bundled datasets load with the expected shapes and dtypes."""
     assert load_airline().shape == (144,)
     assert list(load_airline(as_frame=True).columns) == ["month", "passengers"]
     assert load_sunspots().shape == (309,)

@@ -47,6 +47,7 @@ def _signature_parameters(obj):
     "module, name, obj", PUBLIC, ids=[f"{m}.{n}" for m, n, _ in PUBLIC]
 )
 def test_public_name_is_documented(module, name, obj):
+    """Check that each public name has a real docstring (over 40 characters)."""
     doc = inspect.getdoc(obj)
     assert doc and len(doc) > 40, f"{module}.{name} has no real docstring"
 
@@ -64,6 +65,7 @@ CALLABLES = [
     "module, name, obj", CALLABLES, ids=[f"{m}.{n}" for m, n, _ in CALLABLES]
 )
 def test_docstring_parameters_match_the_signature(module, name, obj):
+    """Check that each public callable documents its parameters, in order."""
     documented = _documented_parameters(inspect.getdoc(obj))
     expected = _signature_parameters(obj)
     assert documented == expected, (
@@ -84,6 +86,7 @@ METHODS = [
     "cls, method", METHODS, ids=[f"{c.__name__}.{m}" for c, m in METHODS]
 )
 def test_estimator_methods_document_their_parameters(cls, method):
+    """Check that the estimators' public methods document exactly their parameters."""
     fn = getattr(cls, method)
     documented = _documented_parameters(inspect.getdoc(fn))
     assert documented == _signature_parameters(fn), f"{cls.__name__}.{method}"

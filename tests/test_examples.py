@@ -82,7 +82,7 @@ def test_example_runs(script, tmp_path):
 
 
 def test_spoken_digit_features(tmp_path):
-    """Check the MFCC front end of make_spoken_digits.py on a known signal."""
+    """Check that make_spoken_digits.py's MFCC front end is right on a known signal."""
     sys.path.insert(0, str(EXAMPLES))
     try:
         import make_spoken_digits as digits
@@ -113,11 +113,10 @@ with wave.open(sys.stdout.buffer, "wb") as f:
 
 
 def test_speak_reads_espeak_ngs_wav(tmp_path, monkeypatch):
-    """Check the call to espeak-ng and the WAV it writes to stdout being read.
+    """Check that espeak-ng is called right and the WAV it writes to stdout is read.
 
     A stand-in espeak-ng on PATH writes a known 0.5 s tone, so this runs where
-    espeak-ng is not installed (CI); the real one made data/spoken_digits.npz.
-    """
+    espeak-ng is not installed (CI); the real one made data/spoken_digits.npz."""
     sys.path.insert(0, str(EXAMPLES))
     try:
         import make_spoken_digits as digits
@@ -137,7 +136,7 @@ def test_speak_reads_espeak_ngs_wav(tmp_path, monkeypatch):
 
 
 def test_shipped_spoken_digits():
-    """Check the committed feature file: 10 digits, 7 accents, 13 MFCCs per frame."""
+    """Check that the committed features hold 10 digits, 7 accents, 13 MFCCs a frame."""
     data = np.load(EXAMPLES / "data" / "spoken_digits.npz")
     assert data["frames"].shape == (data["lengths"].sum(), 13)
     assert np.bincount(data["digit"]).tolist() == [126] * 10

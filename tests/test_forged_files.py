@@ -70,7 +70,8 @@ def _refused(path, match, seconds=5.0):
 
 
 def test_an_untouched_re_signed_file_still_loads(regressor_file, tmp_path):
-    """The forging helper itself changes nothing it is not told to."""
+    """Check that a file re-signed without edits still loads: the forging helper itself
+    changes nothing it is not told to."""
     out = _forge(regressor_file, tmp_path / "same.sklstm", lambda d, t: None)
     np.testing.assert_array_equal(
         sklstm.load(out).predict(X), sklstm.load(regressor_file).predict(X)
@@ -91,14 +92,16 @@ def test_an_untouched_re_signed_file_still_loads(regressor_file, tmp_path):
 def test_sizes_the_weights_do_not_have_are_refused_before_building(
     regressor_file, tmp_path, key, value, match
 ):
-    """hidden_size=8000 in a small file peaked at 1.3 GB, 10**9 tried tens of
-    GB and num_layers=100000 ran past a minute: now each is refused at once,
-    from the file's own tensors."""
+    """Check that sizes the weights do not have are refused at once, from the file's own
+    tensors (hidden_size=8000 in a small file peaked at 1.3 GB, 10**9 tried tens of
+    GB and num_layers=100000 ran past a minute)."""
     out = _forge(regressor_file, tmp_path / "m.sklstm", _architecture(key, value))
     _refused(out, match)
 
 
 def test_convolutions_larger_than_the_file_are_refused(regressor_file, tmp_path):
+    """Check that convolution sizes larger than the file holds, or not whole numbers,
+    are refused."""
     out = _forge(
         regressor_file,
         tmp_path / "m.sklstm",
@@ -114,6 +117,8 @@ def test_convolutions_larger_than_the_file_are_refused(regressor_file, tmp_path)
 
 
 def test_network_arguments_must_agree_with_the_parameters(regressor_file, tmp_path):
+    """Check that network arguments that disagree with the parameters are refused."""
+
     def edit(document, tensors):
         document["module"]["__dict__"]["hidden_size"] = 8000
 
@@ -122,7 +127,8 @@ def test_network_arguments_must_agree_with_the_parameters(regressor_file, tmp_pa
 
 @pytest.mark.parametrize("name", ["predict", "_validate_params", "__class__", "fit_"])
 def test_only_attributes_fit_sets_are_accepted(regressor_file, tmp_path, name):
-    """A fitted key named "predict" loaded and broke predict."""
+    """Check that only attributes fit sets are accepted (a fitted key named "predict"
+    loaded and broke predict)."""
 
     def edit(document, tensors):
         document["fitted"][name] = 1
@@ -131,6 +137,8 @@ def test_only_attributes_fit_sets_are_accepted(regressor_file, tmp_path, name):
 
 
 def test_non_finite_weights_are_refused(regressor_file, tmp_path):
+    """Check that a file whose weights hold NaN or infinity is refused."""
+
     def edit(document, tensors):
         tensors["module.head.weight"][0, 0] = float("nan")
 
@@ -141,6 +149,8 @@ def test_non_finite_weights_are_refused(regressor_file, tmp_path):
 def test_a_target_scale_that_is_not_finite_and_positive_is_refused(
     regressor_file, tmp_path, value
 ):
+    """Check that a target scale that is not finite and positive is refused."""
+
     def edit(document, tensors):
         document["fitted"]["y_scale_"]["__ndarray__"] = [value]
 
@@ -148,6 +158,9 @@ def test_a_target_scale_that_is_not_finite_and_positive_is_refused(
 
 
 def test_optimizer_state_must_fit_its_parameters(regressor_file, tmp_path):
+    """Check that optimizer state of the wrong shape, or for a parameter the model does
+    not have, is refused."""
+
     def edit(document, tensors):
         tensors["optimizer.0.exp_avg"] = torch.zeros(3, 3)
 
@@ -160,6 +173,8 @@ def test_optimizer_state_must_fit_its_parameters(regressor_file, tmp_path):
 
 
 def test_random_states_and_unknown_tensors_are_refused(regressor_file, tmp_path):
+    """Check that stored random-number states and unknown tensors are refused."""
+
     def edit(document, tensors):
         tensors["rng.cpu"] = torch.zeros(10**6, dtype=torch.uint8)
 
@@ -172,6 +187,8 @@ def test_random_states_and_unknown_tensors_are_refused(regressor_file, tmp_path)
 
 
 def test_a_scheduler_state_cannot_hide_methods(regressor_file, tmp_path):
+    """Check that a scheduler state that would shadow one of its methods is refused."""
+
     def edit(document, tensors):
         document["fitted"]["_scheduler_state"]["__dict__"]["step"] = 1
 
@@ -182,6 +199,8 @@ def test_a_scheduler_state_cannot_hide_methods(regressor_file, tmp_path):
     "dtype", ["(1000000000,)f8", "V100", "c16", "[('a', '<f8')]", 7]
 )
 def test_arrays_of_exotic_dtypes_are_refused(regressor_file, tmp_path, dtype):
+    """Check that exotic array dtypes (subarray, void, complex, record) are refused."""
+
     def edit(document, tensors):
         document["fitted"]["y_mean_"]["dtype"] = dtype
 
@@ -189,7 +208,8 @@ def test_arrays_of_exotic_dtypes_are_refused(regressor_file, tmp_path, dtype):
 
 
 def test_a_string_arrays_width_comes_from_its_values(tmp_path):
-    """'<U500000000' took 2.2 GB; the width now follows the labels."""
+    """Check that a string array's width comes from its values ('<U500000000' took 2.2
+    GB; the width now follows the labels)."""
     labels = np.where(Y > 0, "up", "down")
     path = sklstm.save(LSTMClassifier(**FAST).fit(X, labels), tmp_path / "c.sklstm")
 
@@ -202,6 +222,8 @@ def test_a_string_arrays_width_comes_from_its_values(tmp_path):
 
 
 def test_an_array_shape_must_match_its_values(regressor_file, tmp_path):
+    """Check that an array whose stated shape does not match its values is refused."""
+
     def edit(document, tensors):
         document["fitted"]["y_mean_"]["shape"] = [10**6, 10**6]
 
@@ -209,9 +231,9 @@ def test_an_array_shape_must_match_its_values(regressor_file, tmp_path):
 
 
 def test_a_pipelines_windower_is_validated(tmp_path):
-    """window=-5 loaded and failed in numpy; window=10**9 loaded and tried 15
-    GiB at predict: the first is refused by load, the second by the
-    windower's size check at predict."""
+    """Check that a pipeline's windower is validated: window=-5 (which loaded and failed
+    in numpy) is refused by load, and window=10**9 (which loaded and tried 15 GiB at
+    predict) by the windower's size check at predict."""
     table = rng.normal(size=(40, 2))
     pipe = make_pipeline(SequenceWindower(4), LSTMRegressor(**FAST))
     path = sklstm.save(pipe.fit(table, table[:, 0]), tmp_path / "p.sklstm")
@@ -265,12 +287,14 @@ def _rewrite_document(path, out, text):
 def test_metadata_read_before_the_hash_is_refused_cleanly(
     regressor_file, tmp_path, text, match
 ):
+    """Check that bad metadata read before the hash check is refused cleanly."""
     out = _rewrite_document(regressor_file, tmp_path / "m.sklstm", text)
     _refused(out, match)
 
 
 def test_damaged_documents_of_any_shape_are_model_file_errors(regressor_file, tmp_path):
-    """Re-signed documents with wrong types where structure is expected."""
+    """Check that re-signed documents with wrong types where structure is expected are
+    refused as ModelFileError."""
     edits = [
         lambda d, t: d.update(params=[1, 2]),
         lambda d, t: d.update(fitted={"n_iter_": "many"}),

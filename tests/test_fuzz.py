@@ -79,6 +79,8 @@ def _valid_values(sequences):
 @SETTINGS
 @given(X=INPUTS, classifier=st.booleans())
 def test_the_input_normaliser_reads_or_refuses_clearly(X, classifier):
+    """Check that the estimators' input normaliser reads any input into valid sequences
+    or refuses it with a ValueError or TypeError."""
     est = LSTMClassifier() if classifier else LSTMRegressor()
     try:
         sequences = est._check_X(X, reset=True)
@@ -115,6 +117,8 @@ TABLES = st.one_of(
     series_id=st.one_of(st.none(), st.integers(-2, 3)),
 )
 def test_the_windower_windows_or_refuses_clearly(table, window, series_id):
+    """Check that the windower windows any table to the right shape or refuses it with a
+    ValueError or TypeError."""
     windower = SequenceWindower(window, series_id=series_id)
     try:
         out = windower.fit_transform(table)
@@ -155,6 +159,7 @@ def _loads_to_a_working_model_or_refuses(path):
 @SETTINGS
 @given(data=st.data())
 def test_load_survives_damaged_bytes(model_file, tmp_path, data):
+    """Check that load refuses a file with damaged bytes or gives a working model."""
     raw = bytearray(model_file.read_bytes())
     for _ in range(data.draw(st.integers(1, 4))):
         kind = data.draw(st.sampled_from(["flip", "cut", "insert"]))
@@ -202,8 +207,8 @@ def _paths(node, prefix=()):
 @SETTINGS
 @given(data=st.data())
 def test_load_survives_forged_documents(model_file, tmp_path, data):
-    """A forger's edits, re-signed so that the hash passes: any value of the
-    document swapped for any JSON value."""
+    """Check that load survives a forger's edits, re-signed so that the hash passes: any
+    value of the document swapped for any JSON value."""
     with safe_open(str(model_file), framework="pt") as f:
         document = json.loads(f.metadata()["sklstm"])
         tensors = {k: f.get_tensor(k) for k in f.keys()}

@@ -68,7 +68,8 @@ def test_data_travel_once_per_fit_not_per_batch(series_windows):
 def test_data_too_large_for_the_device_travel_batch_by_batch(
     series_windows, monkeypatch
 ):
-    """Check the fallback for data over a quarter of free memory: same model."""
+    """Check that data over a quarter of free memory travel batch by batch and give the
+    same model."""
     X, y = series_windows
     resident = LSTMRegressor(**FAST, device="cuda").fit(X, y)
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (100, 10**9))
@@ -94,7 +95,7 @@ def test_lstm_layers_run_on_cudnn(bidirectional, variable_length):
 
 
 def test_bfloat16_trains_on_cuda(sine_windows):
-    """Check mixed precision on the GPU: R² within 0.05 of float32's."""
+    """Check that mixed precision on the GPU scores an R² within 0.05 of float32's."""
     X, y = sine_windows
     params = dict(hidden_size=32, max_epochs=10, random_state=0, device="cuda")
     full = LSTMRegressor(**params).fit(X, y).score(X, y)
@@ -163,7 +164,8 @@ def test_no_graph_with_dropout_or_variable_lengths(monkeypatch):
 
 
 def test_a_step_that_cannot_be_recorded_runs_eagerly(series_windows, monkeypatch):
-    """Check the fallback: a warning, and the eager fit's model."""
+    """Check that a step that cannot be recorded falls back with a warning to the eager
+    fit's model."""
     X, y = series_windows
 
     class Refused:
@@ -218,10 +220,10 @@ def test_variable_lengths_leave_the_lstm_weights_in_place_on_cuda():
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_padded_data_with_graphs_train_as_eager_steps_do(monkeypatch, bidirectional):
-    """Check, with graphs allowed for data with padded samples (off by default,
-    sklstm._graphs.PADDED_DATA), that a fit on the windower's view repeats on its
-    copy exactly and matches the eager fit: what failed on the H100 before the
-    LSTM's weights stopped moving. If this passes, PADDED_DATA can be turned on."""
+    """Check that, with graphs allowed for data with padded samples (off by default,
+    sklstm._graphs.PADDED_DATA), a fit on the windower's view repeats on its copy
+    exactly and matches the eager fit: what failed on the H100 before the LSTM's
+    weights stopped moving. If this passes, PADDED_DATA can be turned on."""
     from sklstm import SequenceWindower, _graphs
 
     series = np.sin(np.arange(300) / 5.0)[:, None]

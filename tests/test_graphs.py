@@ -16,6 +16,7 @@ def _net(**kwargs):
 
 
 def test_only_cuda_steps_are_graphed(monkeypatch):
+    """Check that only training steps on a CUDA device may be recorded as graphs."""
     monkeypatch.delenv("SKLSTM_CUDA_GRAPHS", raising=False)
     assert enabled()
     assert graphable(_net(), "cuda") and graphable(_net(), "cuda:1")
@@ -26,12 +27,14 @@ def test_only_cuda_steps_are_graphed(monkeypatch):
     "kwargs", [{"dropout": 0.1}, {"num_layers": 2, "dropout": 0.1}]
 )
 def test_dropout_keeps_steps_eager(kwargs):
-    """A recorded step would reuse one dropout mask for every batch."""
+    """Check that dropout keeps steps eager (a recorded step would reuse one dropout
+    mask for every batch)."""
     assert not graphable(_net(**kwargs), "cuda")
 
 
 @pytest.mark.parametrize("value", ["0", ""])
 def test_environment_variable_turns_graphs_off(monkeypatch, value):
+    """Check that SKLSTM_CUDA_GRAPHS set to 0 or empty turns graphs off, and 1 on."""
     monkeypatch.setenv("SKLSTM_CUDA_GRAPHS", value)
     assert not enabled() and not graphable(_net(), "cuda")
     monkeypatch.setenv("SKLSTM_CUDA_GRAPHS", "1")
@@ -39,7 +42,7 @@ def test_environment_variable_turns_graphs_off(monkeypatch, value):
 
 
 def test_sequence_net_asks_for_graphs_only_on_cuda(small_regression, monkeypatch):
-    """A CPU fit builds no step graph at all."""
+    """Check that a CPU fit builds no step graph at all."""
     from sklstm import LSTMRegressor
     from sklstm._training import SequenceNet
 
@@ -58,9 +61,10 @@ def test_sequence_net_asks_for_graphs_only_on_cuda(small_regression, monkeypatch
 
 @pytest.mark.parametrize("padded", [False, True])
 def test_only_data_without_padded_samples_get_a_graph(monkeypatch, padded):
-    """Padded samples (the windower's first windows, lists of differing lengths)
-    keep the whole fit eager; grid data get a step graph. The graph itself is
-    replaced by a stand-in that declines every batch, so this runs on the CPU."""
+    """Check that padded samples (the windower's first windows, lists of differing
+    lengths) keep the whole fit eager, while grid data get a step graph. The graph
+    itself is replaced by a stand-in that declines every batch, so this runs on the
+    CPU."""
     import numpy as np
 
     from sklstm import LSTMRegressor, SequenceWindower, _training, make_windows
@@ -99,11 +103,12 @@ def _rehoming_flatten(lstm):
 def test_variable_lengths_leave_the_lstm_weights_where_they_are(
     monkeypatch, num_layers
 ):
-    """A bidirectional pass over sequences of differing lengths runs each
-    direction through a one-layer shell holding the LSTM's own weights. If the
-    shell flattened them, cuDNN would move the LSTM's parameters to a new buffer
-    on every such batch: a recorded CUDA graph would then read freed memory, and
-    the LSTM would lose its single weight buffer. The parameters must stay put."""
+    """Check that the LSTM's parameters stay put through a bidirectional pass over
+    sequences of differing lengths, which runs each direction through a one-layer
+    shell holding the LSTM's own weights. If the shell flattened them, cuDNN would
+    move the LSTM's parameters to a new buffer on every such batch: a recorded CUDA
+    graph would then read freed memory, and the LSTM would lose its single weight
+    buffer."""
     net = _net(num_layers=num_layers, bidirectional=True)
     where = [p.data_ptr() for p in net.lstm.parameters()]
     monkeypatch.setattr(torch.nn.LSTM, "flatten_parameters", _rehoming_flatten)
@@ -115,8 +120,8 @@ def test_variable_lengths_leave_the_lstm_weights_where_they_are(
 
 
 def test_shells_of_an_older_pickle_keep_the_weights_in_place():
-    """A model pickled before the shells kept lent weights in place loads with
-    shells that do."""
+    """Check that a model pickled before the shells kept lent weights in place loads
+    with shells that do."""
     import pickle
 
     from sklstm._network import _LentWeightsLSTM

@@ -249,10 +249,10 @@ print(json.dumps(seen))
 
 @needs_glibc
 def test_nothing_of_glibcs_state_outlasts_the_pad():
-    """Check, by reading glibc's behaviour back in fresh processes, that after
-    a pad (with a big block carved from it) malloc maps, adapts and trims
-    exactly as in a process that never padded (mallopt would have fixed the
-    thresholds for the rest of the process's life)."""
+    """Check that after a pad (with a big block carved from it) malloc maps, adapts and
+    trims exactly as in a process that never padded, read back from glibc's
+    behaviour in fresh processes (mallopt would have fixed the thresholds for the
+    rest of the process's life)."""
     import json
     import subprocess
     import sys

@@ -100,8 +100,9 @@ def test_a_non_finite_prediction_is_an_error():
 
 
 def test_a_single_step_that_throws_the_weights_away_is_divergence():
-    """lr=1e30 with SGD and one batch: the only loss is measured before the
-    step, so nothing looked wrong and the model predicted about -3e30."""
+    """Check that a single step that throws the weights away is divergence (lr=1e30 with
+    SGD and one batch: the only loss is measured before the step, so nothing looked
+    wrong and the model predicted about -3e30)."""
     Xs = rng.normal(size=(50, 8, 2))
     y = rng.normal(size=50)
     big = dict(lr=1e30, optimizer="sgd", batch_size=1000, max_epochs=1)
@@ -164,7 +165,7 @@ def test_partial_fit_after_changing_the_optimizer(optimizer):
 
 
 def test_ragged_sequences_without_channels_are_refused():
-    """Check a ragged list whose sequences have 0 channels."""
+    """Check that a ragged list whose sequences have 0 channels is refused."""
     with pytest.raises(ValueError, match="X has 0 channels"):
         LSTMRegressor(**FAST).fit([np.zeros((3, 0)), np.zeros((4, 0))], [1.0, 2.0])
 

@@ -18,7 +18,8 @@ def _table(n=120):
 
 
 def test_pipeline_with_windower_and_time_series_split():
-    """Check scaling, windowing and the LSTM as one Pipeline under TimeSeriesSplit."""
+    """Check that scaling, windowing and the LSTM work as one Pipeline under
+    TimeSeriesSplit."""
     X, y = _table()
     pipe = make_pipeline(StandardScaler(), SequenceWindower(8), LSTMRegressor(**FAST))
     scores = cross_val_score(pipe, X, y, cv=TimeSeriesSplit(3), scoring="r2")
@@ -29,7 +30,7 @@ def test_pipeline_with_windower_and_time_series_split():
 
 
 def test_grid_search_with_time_series_split():
-    """Check GridSearchCV over LSTM hyperparameters with TimeSeriesSplit(3)."""
+    """Check that GridSearchCV tunes LSTM hyperparameters with TimeSeriesSplit(3)."""
     X, y = _table()
     pipe = make_pipeline(SequenceWindower(6), LSTMRegressor(**FAST))
     grid = GridSearchCV(
@@ -46,7 +47,7 @@ def test_grid_search_with_time_series_split():
 
 
 def test_classifier_in_pipeline_and_search(small_classification):
-    """Check the classifier in a Pipeline, cross_val_score and GridSearchCV."""
+    """Check that the classifier works in Pipeline, cross_val_score and GridSearchCV."""
     X, y = small_classification
     flat = FunctionTransformer(lambda a: a[:, :, 0])
     pipe = make_pipeline(flat, LSTMClassifier(**FAST))
@@ -98,8 +99,9 @@ def _worker_uses_psutil():
 
 
 def test_search_workers_check_memory_instead_of_collecting_garbage():
-    """joblib's workers without psutil run gc.collect() after tasks, at most once a
-    second (0.18 s each with torch loaded); psutil is a dependency so they do not."""
+    """Check that search workers use psutil instead of collecting garbage (joblib's
+    workers without psutil run gc.collect() after tasks, at most once a second, 0.18
+    s each with torch loaded; psutil is a dependency so they do not)."""
     from joblib import Parallel, delayed
 
     in_workers = Parallel(n_jobs=2)(delayed(_worker_uses_psutil)() for _ in range(2))

@@ -17,6 +17,7 @@ y = (X[:, -1, 0] > 0).astype(int)
 
 
 def test_heatmap_shows_the_attention_weights():
+    """Check that the heatmap shows exactly attention_weights, with padding at 0."""
     clf = LSTMClassifier(4, pooling="attention", max_epochs=2, random_state=0)
     clf.fit(X, y)
     ax = plot_attention(clf, X, max_sequences=10)
@@ -27,6 +28,7 @@ def test_heatmap_shows_the_attention_weights():
 
 
 def test_a_pipeline_transforms_first():
+    """Check that plotting a pipeline's attention applies its transforms first."""
     pipe = make_pipeline(
         SequenceScaler(),
         LSTMRegressor(4, pooling="attention", max_epochs=2, random_state=0),
@@ -38,6 +40,7 @@ def test_a_pipeline_transforms_first():
 
 
 def test_needs_attention_pooling():
+    """Check that plot_attention refuses a model without attention pooling."""
     clf = LSTMClassifier(4, max_epochs=1, random_state=0).fit(X, y)
     with pytest.raises(
         ValueError, match="pooling='attention'; got LSTMClassifier with pooling='last'"

@@ -146,8 +146,8 @@ def test_sequence_scaling_ignores_each_sequences_level_and_gain():
 
 
 def test_channel_statistics_weigh_samples_and_skip_padding():
-    """Check the statistics against numpy: padding skipped, a weight of 2 the
-    same as the sample twice, windows read through their shared table."""
+    """Check that the statistics match numpy's: padding skipped, a weight of 2 the same
+    as the sample twice, windows read through their shared table."""
     from sklstm._sequences import read_array, read_ragged
 
     X = rng.normal(loc=1e6, size=(6, 5, 2))  # far from zero: no cancellation
@@ -236,7 +236,7 @@ def test_stratified_split_keeps_every_class(order):
 
 
 def test_validation_last_shares_classes_and_is_seeded():
-    """Check the split itself: class shares, order, seeding and lone samples."""
+    """Check that the split gets class shares, order, seeding and lone samples right."""
     groups = np.array([0] * 10 + [1] * 5 + [2])
     order, n_valid = validation_last(groups, 0.2, "stratified", seed=1)
     valid = groups[order[-n_valid:]]
@@ -367,8 +367,9 @@ def _two_frequencies(n=32, steps=24):
 
 
 def test_a_soft_vote_of_seeds_averages_their_probabilities():
-    """Check the documented ensemble recipe: scikit-learn's VotingClassifier over
-    sklstm classifiers of different seeds, soft voting."""
+    """Check that the documented ensemble recipe, scikit-learn's VotingClassifier over
+    sklstm classifiers of different seeds with soft voting, averages their
+    probabilities."""
     from sklearn.ensemble import VotingClassifier
 
     X, y = _two_frequencies()

@@ -72,7 +72,7 @@ def test_losses(small_regression, loss):
 
 
 def test_fitted_attributes(small_regression):
-    """Check the fitted attributes promised by the contract."""
+    """Check that fit sets the fitted attributes promised by the contract."""
     X, y = small_regression
     reg = LSTMRegressor(**FAST).fit(X, y)
     assert reg.n_features_in_ == 8 and reg.n_channels_in_ == 2 and reg.n_outputs_ == 1
@@ -106,7 +106,7 @@ def test_sequence_length_may_change_at_predict(small_regression):
 
 
 def test_stops_when_training_loss_plateaus(small_regression):
-    """Check the MLPRegressor stopping rule on the training loss."""
+    """Check that training stops as MLPRegressor does when its loss plateaus."""
     X, y = small_regression
     reg = LSTMRegressor(
         **{**FAST, "max_epochs": 200}, tol=10.0, n_iter_no_change=3
@@ -243,7 +243,7 @@ def test_pickle_and_joblib_round_trip(small_regression, tmp_path, dumps, loads):
 
 
 def test_clone_and_set_params_round_trip():
-    """Check get_params/set_params/clone keep every hyperparameter."""
+    """Check that get_params/set_params/clone keep every hyperparameter."""
     reg = LSTMRegressor(32, num_layers=2, loss="huber", lr=0.01, clip_grad_norm=1.0)
     params = reg.get_params()
     again = LSTMRegressor().set_params(**params)
@@ -474,7 +474,8 @@ def test_ready_moves_a_module_that_is_elsewhere():
 def test_unavailable_cuda_is_refused_in_fit_and_falls_back_in_predict(
     small_regression, monkeypatch
 ):
-    """Check device='cuda' without CUDA: clear error in fit, CPU fallback in predict."""
+    """Check that device='cuda' without CUDA is a clear error in fit and falls back to
+    the CPU in predict."""
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -529,7 +530,8 @@ def test_bfloat16_precision_trains_close_to_float32(sine_windows, bidirectional)
 
 
 def test_plot_history_draws_the_learning_curves(small_regression):
-    """Check both curves and the kept epoch with early stopping, and the error."""
+    """Check that plot_history draws both curves and the kept epoch with early stopping,
+    and refuses an unfitted estimator."""
     import matplotlib
 
     matplotlib.use("Agg")

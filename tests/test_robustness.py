@@ -57,7 +57,7 @@ def inputs(draw):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=inputs(), classifier=st.booleans())
 def test_any_input_fits_or_gets_a_documented_error(data, classifier):
-    """Every input either trains and predicts finite numbers or raises
+    """Check that every input either trains and predicts finite numbers or raises
     ValueError/TypeError with a message, never a torch traceback or a NaN."""
     X, n = data
     y = np.arange(n) % 2 if classifier else np.linspace(0, 1, n)

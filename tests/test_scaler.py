@@ -7,7 +7,7 @@ from sklstm import LSTMClassifier, SequenceScaler
 
 
 def test_scales_each_channel_over_valid_steps_only():
-    """Check per-channel standardisation that ignores and keeps padding."""
+    """Check that per-channel standardisation ignores padding and keeps it."""
     rng = np.random.default_rng(0)
     X = rng.normal(loc=[5.0, -100.0], scale=[2.0, 30.0], size=(40, 10, 2))
     X[:5, :3] = np.nan  # leading padding
@@ -39,7 +39,7 @@ def test_test_fold_uses_training_statistics():
 
 
 def test_in_a_pipeline_with_the_classifier():
-    """Check SequenceScaler before an LSTMClassifier on raw-scale panels."""
+    """Check that SequenceScaler works before an LSTMClassifier on raw-scale panels."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 8, 2)) * [1.0, 1000.0] + [0.0, 5000.0]
     y = np.where(X[:, :, 0].mean(axis=1) > 0, 1, 0)

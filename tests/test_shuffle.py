@@ -11,6 +11,7 @@ from sklstm._shuffle import EXACT_LIMIT, FeistelPermutation, epoch_order
 
 @pytest.mark.parametrize("n", [1, 2, 3, 17, 1000, 4097, 65536, 100_003])
 def test_every_position_once(n):
+    """Check that the Feistel permutation gives every position once, as int32."""
     order = FeistelPermutation(n, torch.Generator().manual_seed(0))
     pieces = [order[start : start + 999] for start in range(0, n, 999)]
     seen = torch.cat(pieces)
@@ -19,6 +20,9 @@ def test_every_position_once(n):
 
 
 def test_seeded_reproducible_and_shuffled():
+    """Check that the permutation repeats for a seed, changes with it, and leaves no
+    trace of the input order."""
+
     def draw(seed):
         return FeistelPermutation(10_000, torch.Generator().manual_seed(seed))[:]
 
@@ -35,6 +39,8 @@ def test_seeded_reproducible_and_shuffled():
 
 
 def test_epoch_order_switches_past_the_limit():
+    """Check that the epoch order is torch's seeded randperm up to the limit and a
+    Feistel permutation past it."""
     g = torch.Generator().manual_seed(3)
     exact = epoch_order(50, g)
     assert torch.equal(
@@ -45,6 +51,8 @@ def test_epoch_order_switches_past_the_limit():
 
 
 def test_batch_iterator_over_long_data_visits_each_sample_once(monkeypatch):
+    """Check that batches over data past the limit visit each sample once, in the seeded
+    Feistel order, each window still matching its target."""
     monkeypatch.setattr("sklstm._shuffle.EXACT_LIMIT", 10)
     windows = np.lib.stride_tricks.sliding_window_view(np.arange(260.0), 5)
     data = SequenceDataset(read_array(windows[:, :, None]), y=np.arange(256.0))

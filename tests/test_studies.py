@@ -52,6 +52,8 @@ def _complete(storage):
 
 
 def test_a_study_loads_where_it_exists_and_checks_its_direction(tmp_path, monkeypatch):
+    """Check that create_study reloads an existing study, refuses another direction for
+    it, and says what is wrong with a bad storage or direction."""
     monkeypatch.chdir(tmp_path)
     study = create_study("s")  # the default: a journal file in the working folder
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
@@ -69,6 +71,7 @@ def test_a_study_loads_where_it_exists_and_checks_its_direction(tmp_path, monkey
 
 
 def test_a_killed_search_resumes_with_its_finished_trials(tmp_path):
+    """Check that a killed search keeps its finished trials when it runs again."""
     storage = tmp_path / "study.journal"
     worker = _worker(tmp_path, storage, 200)
     deadline = time.monotonic() + 120
@@ -88,6 +91,7 @@ def test_a_killed_search_resumes_with_its_finished_trials(tmp_path):
 
 
 def test_two_workers_share_one_study(tmp_path):
+    """Check that two worker processes share one study, losing or doubling no trial."""
     storage = tmp_path / "study.journal"
     workers = [_worker(tmp_path, storage, 3) for _ in range(2)]
     for w in workers:
@@ -111,9 +115,9 @@ print("study", create_study("race", storage=sys.argv[1])._study_id)
 
 
 def test_workers_that_create_one_rdb_study_at_once_all_get_it(tmp_path):
-    """Four processes create the same new study in a fresh SQLite file at the same
-    instant. Before create_study retried, one in four or so failed with 'table
-    alembic_version already exists' (measured); now every one must get it."""
+    """Check that four processes creating the same new study in a fresh SQLite file at
+    the same instant all get it. Before create_study retried, one in four or so
+    failed with 'table alembic_version already exists' (measured)."""
     script = tmp_path / "racer.py"
     script.write_text(RACER)
     url = f"sqlite:///{tmp_path}/race.db"

@@ -28,6 +28,8 @@ def _pipe():
 
 
 def test_optuna_space_names_and_kinds():
+    """Check that the Optuna space has the expected names and kinds of distribution,
+    and holds every default."""
     from optuna.distributions import (
         CategoricalDistribution,
         FloatDistribution,
@@ -56,6 +58,7 @@ def test_optuna_space_names_and_kinds():
 
 
 def test_front_end_options_join_the_space_when_present():
+    """Check that convolution and embedding options join the space only when used."""
     conv = search_space(LSTMClassifier(conv_channels=(8,)))
     assert "conv_kernel_size" in conv and "conv_batch_norm" in conv
     assert "embedding_dim" in search_space(LSTMClassifier(embedding_dim=8))
@@ -65,6 +68,8 @@ def test_front_end_options_join_the_space_when_present():
 
 
 def test_prefix_and_pipelines():
+    """Check that the space's names take a prefix or a pipeline step's name, and that
+    grid sizes are as documented."""
     assert "lstm__lr" in search_space(_pipe())
     assert "model__lr" in search_space(LSTMRegressor(), prefix="model")
     assert "model__lr" in search_space(LSTMRegressor(), prefix="model__")
@@ -76,6 +81,7 @@ def test_prefix_and_pipelines():
 
 
 def test_bad_requests_say_what_is_expected():
+    """Check that bad requests to search_space say what is expected."""
     with pytest.raises(ValueError, match=r"include names \['units'\], not in the"):
         search_space(LSTMRegressor(), include=["units", "lr"])
     with pytest.raises(ValueError, match="flavour must be one of"):
@@ -89,6 +95,7 @@ def test_bad_requests_say_what_is_expected():
 
 
 def test_grid_search_with_time_series_split():
+    """Check that a grid space drives GridSearchCV and TimeSeriesSplit on a pipeline."""
     space = search_space(_pipe(), flavour="grid", include=["hidden_size", "pooling"])
     search = GridSearchCV(_pipe(), space, cv=TimeSeriesSplit(3)).fit(TABLE, Y)
     assert len(search.cv_results_["params"]) == 6
@@ -97,6 +104,7 @@ def test_grid_search_with_time_series_split():
 
 
 def test_randomized_search_with_time_series_split():
+    """Check that a random space draws distinct hidden sizes in RandomizedSearchCV."""
     space = search_space(_pipe(), flavour="random", include=["hidden_size", "lr"])
     search = RandomizedSearchCV(
         _pipe(), space, n_iter=3, cv=TimeSeriesSplit(2), random_state=0
@@ -106,6 +114,7 @@ def test_randomized_search_with_time_series_split():
 
 
 def test_optuna_search_in_a_pipeline_with_the_windower():
+    """Check that OptunaSearchCV tunes a pipeline with the windower, then predicts."""
     import optuna
     from optuna_integration import OptunaSearchCV
 
@@ -127,7 +136,7 @@ def test_optuna_search_in_a_pipeline_with_the_windower():
 
 
 def test_halving_search_over_epochs():
-    """Check HalvingRandomSearchCV with max_epochs as the resource."""
+    """Check that HalvingRandomSearchCV works with max_epochs as the resource."""
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingRandomSearchCV
 
@@ -262,7 +271,7 @@ def test_parallel_search_does_not_oversubscribe():
     ],
 )
 def test_optuna_search_warns_when_pruning_would_leak(cv, warns):
-    """Check the warning for optuna-integration #317 and the pipeline wrapping."""
+    """Check that optuna_search warns of optuna-integration #317 and wraps pipelines."""
     from sklearn.model_selection import KFold, ShuffleSplit
 
     from sklstm.tuning import PartialFitPipeline, optuna_search
@@ -287,6 +296,7 @@ def test_optuna_search_warns_when_pruning_would_leak(cv, warns):
 
 
 def test_optuna_search_prunes_a_pipeline():
+    """Check that a pruning optuna_search trains a pipeline and reports each epoch."""
     import optuna
 
     from sklstm.tuning import optuna_search
@@ -309,6 +319,7 @@ def test_optuna_search_prunes_a_pipeline():
 
 
 def test_hyperband_pruner_prunes_too():
+    """Check that a Hyperband pruner also prunes trials and saves training."""
     import optuna
 
     from sklstm.tuning import optuna_search
@@ -359,6 +370,7 @@ def test_a_diverging_optuna_trial_is_failed():
 
 
 def test_optuna_search_refuses_unknown_names_up_front():
+    """Check that optuna_search refuses unknown parameter names before searching."""
     from optuna.distributions import IntDistribution
 
     from sklstm.tuning import optuna_search

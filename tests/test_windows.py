@@ -48,7 +48,8 @@ def test_series_never_share_a_window():
 
 
 def test_windower_feature_names_and_errors():
-    """Check names out, and clear errors for a bad series_id and window."""
+    """Check that the windower gives feature names out, and clear errors for a bad
+    series_id and window."""
     df = pd.DataFrame({"a": [1.0, 2], "b": [3.0, 4]})
     assert list(SequenceWindower(2).fit(df).get_feature_names_out()) == ["a", "b"]
     with pytest.raises(ValueError, match="series_id='c' is not a column"):
@@ -62,7 +63,7 @@ def test_windower_feature_names_and_errors():
 
 
 def test_make_windows_targets_line_up():
-    """Check make_windows' inputs, one-step and multi-step targets."""
+    """Check that make_windows' inputs line up with one-step and multi-step targets."""
     data = np.arange(10.0)
     X, y = make_windows(data, 3)
     assert X.shape == (7, 3, 1) and y.shape == (7,)
@@ -73,7 +74,7 @@ def test_make_windows_targets_line_up():
 
 
 def test_make_windows_on_dataframe_target():
-    """Check a named target column in a DataFrame."""
+    """Check that make_windows takes a named target column in a DataFrame."""
     df = pd.DataFrame({"x": np.arange(6.0), "y": np.arange(6.0) * 10})
     X, y = make_windows(df, 2, target="y")
     assert X.shape == (4, 2, 2)
@@ -85,7 +86,7 @@ def test_make_windows_on_dataframe_target():
 
 
 def test_window_longer_than_the_table_pads_and_still_trains():
-    """Check window > rows: every window still ends at a real row."""
+    """Check that with window > rows each window ends at a real row, and trains."""
     table = np.arange(6.0).reshape(3, 2)
     out = SequenceWindower(5).fit_transform(table)
     assert out.shape == (3, 5, 2)
@@ -105,6 +106,7 @@ def test_window_longer_than_the_table_pads_and_still_trains():
     ],
 )
 def test_windower_refuses_what_is_not_a_table(bad, match):
+    """Check that the windower refuses an empty or 3-D input, asking for a table."""
     with pytest.raises(ValueError, match=match):
         SequenceWindower(2).fit(bad)
 
@@ -121,6 +123,7 @@ def test_estimators_train_on_the_view_as_on_a_copy():
 
 
 def test_partial_nan_in_a_window_names_sample_and_step():
+    """Check that a step partly NaN in a window is refused, naming sample and step."""
     table = np.ones((10, 2))
     table[6, 1] = np.nan  # impute first, e.g. SimpleImputer before the windower
     X = SequenceWindower(4).fit_transform(table)
@@ -129,7 +132,7 @@ def test_partial_nan_in_a_window_names_sample_and_step():
 
 
 def test_multi_step_forecast_from_make_windows():
-    """Check direct multi-step forecasting: y (n, 12) in, (n, 12) out."""
+    """Check that direct multi-step forecasting works: y (n, 12) in, (n, 12) out."""
     series = np.sin(np.arange(200) / 6.0)
     X, y = make_windows(series, 24, horizon=12)
     assert y.shape == (len(X), 12)
@@ -159,6 +162,8 @@ def test_fit_and_predict_do_not_copy_the_windows():
 
 
 def test_make_windows_targets_are_a_view_when_columns_are_adjacent():
+    """Check that make_windows' targets are a view of the table when their columns are
+    adjacent, and a copy otherwise."""
     table = np.arange(60.0).reshape(20, 3)
     for target in (None, 1, [1, 2]):
         _, y = make_windows(table, 4, target=target)
