@@ -151,6 +151,7 @@ class _BaseLSTM(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "callbacks": ["array-like", None],
     }
 
     def __init__(
@@ -191,6 +192,7 @@ class _BaseLSTM(BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        callbacks=None,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -227,6 +229,7 @@ class _BaseLSTM(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.callbacks = callbacks
 
     # Subclasses provide ``_criterion()`` (a torch loss with reduction="none"),
     # ``_check_targets(y, reset)`` (validates y; on reset learns the targets'
@@ -499,6 +502,9 @@ class _BaseLSTM(BaseEstimator):
                     ),
                 )
             )
+        # the user's skorch callbacks see every epoch, the last one included:
+        # they run before the monitor, which ends the last epoch by raising
+        callbacks += _user_callbacks(self.callbacks)
         callbacks.append(
             (
                 "monitor",
@@ -921,6 +927,26 @@ def _numeric_array(X):
             f"one: {exc}. Encode categories first, e.g. with OneHotEncoder "
             "before SequenceWindower."
         ) from None
+
+
+def _user_callbacks(callbacks) -> list:
+    """``callbacks`` as skorch's ``(name, callback)`` pairs, or a clear error."""
+    from skorch.callbacks import Callback
+
+    pairs = []
+    for i, item in enumerate(callbacks or ()):
+        name, callback = item if isinstance(item, tuple) else (None, item)
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"callbacks[{i}] is a {type(callback).__name__}; expected a skorch "
+                "callback (skorch.callbacks.Callback) or a (name, callback) pair."
+            )
+        pairs.append((name or f"user_{i}_{type(callback).__name__}", callback))
+    reserved = {"lr_schedule", "monitor", "clip", "progress", "epoch_timer"}
+    clash = sorted({n for n, _ in pairs} & reserved)
+    if clash:
+        raise ValueError(f"callbacks may not be named {clash}: sklstm uses the names.")
+    return pairs
 
 
 def _positive_ints(value, name: str, meaning: str) -> tuple:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -223,9 +224,16 @@ def _estimator_parts(estimator):
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
-    params = {
-        k: _encode(v, f"parameter {k}") for k, v in estimator.get_params(False).items()
-    }
+    params = estimator.get_params(False)
+    if params.get("callbacks"):  # objects with their own state, files, loggers
+        warnings.warn(
+            "sklstm.save does not store the estimator's skorch callbacks; the "
+            "loaded model has callbacks=None (set them again to train on).",
+            UserWarning,
+            stacklevel=3,
+        )
+        params["callbacks"] = None
+    params = {k: _encode(v, f"parameter {k}") for k, v in params.items()}
     state = dict(estimator.__dict__)
     module = state.pop("module_")
     optimizer = state.pop("_optimizer_state", None)

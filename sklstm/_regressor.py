@@ -184,6 +184,12 @@ default="window"
         1 shows a progress bar over epochs with the losses.
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        skorch's own callbacks (``skorch.callbacks``: ``LRScheduler``,
+        ``Checkpoint``, ``TensorBoard``, ``MlflowLogger``, ``WandbLogger``, or
+        your own ``Callback``), run in every ``fit`` and ``partial_fit``
+        beside sklstm's, on every epoch (the last included). They are used
+        as given, as skorch uses them. ``sklstm.save`` does not store them.
 
     Attributes
     ----------
@@ -276,6 +282,7 @@ default="window"
         random_state=None,
         verbose=0,
         warm_start=False,
+        callbacks=None,
     ):
         super().__init__(
             hidden_size,
@@ -313,6 +320,7 @@ default="window"
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            callbacks=callbacks,
         )
         self.loss = loss
 

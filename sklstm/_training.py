@@ -48,8 +48,11 @@ class SequenceNet(NeuralNet):
             and graphable(self.module_, self.device)
         ):
             params = [p for p in self.module_.parameters() if p.requires_grad]
+            # skorch 1.4 threads its metadata routing through fit_loop's
+            # keywords; the batch step takes only the user's fit parameters
+            step_params = {k: v for k, v in fit_params.items() if k[0] != "_"}
             self._step_graph = StepGraph(
-                lambda batch: self._graphed_part(batch, **fit_params), params
+                lambda batch: self._graphed_part(batch, **step_params), params
             )
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)

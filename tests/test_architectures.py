@@ -24,6 +24,8 @@ def _padded(X):
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_attention_weights_sum_to_one_over_valid_steps(bidirectional):
+    """Check that attention weights sum to one per sample, are zero on padding steps
+    and positive on valid steps, with and without a bidirectional LSTM."""
     X = _padded(rng.normal(size=(40, 9, 2)))
     reg = LSTMRegressor(pooling="attention", bidirectional=bidirectional, **FAST)
     reg.fit(X, X[:, 4, 0])
@@ -35,6 +37,8 @@ def test_attention_weights_sum_to_one_over_valid_steps(bidirectional):
 
 
 def test_attention_weights_follow_the_samples_of_a_list():
+    """Check that attention weights for a ragged list sum to one, are zero past each
+    sequence's end, and do not depend on the other samples in the batch."""
     seqs = [rng.normal(size=(n, 2)) for n in (3, 7, 5)]
     reg = LSTMRegressor(pooling="attention", **FAST).fit(seqs, [0.0, 1.0, 2.0])
     w = reg.attention_weights(seqs)
@@ -47,8 +51,9 @@ def test_attention_weights_follow_the_samples_of_a_list():
 
 
 def test_attention_looks_where_the_signal_is():
-    """Each sequence carries a marker at one random step; the target is the value
-    next to it. After training most of the attention sits on the marked step."""
+    """Check that attention learns to sit where the signal is: each sequence carries
+    a marker at one random step and the target is the value next to it. After
+    training most of the attention sits on the marked step."""
     n, steps = 400, 10
     X = np.zeros((n, steps, 2))
     X[:, :, 0] = rng.normal(size=(n, steps))
@@ -65,6 +70,8 @@ def test_attention_looks_where_the_signal_is():
 
 
 def test_attention_weights_need_attention_pooling():
+    """Check that asking for attention weights from a model without attention pooling
+    raises a ValueError that names pooling='attention' and the pooling in use."""
     X = rng.normal(size=(20, 5))
     reg = LSTMRegressor(**FAST).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="pooling='attention'.*pooling='last'"):
@@ -76,8 +83,9 @@ def test_attention_weights_need_attention_pooling():
 
 @pytest.mark.parametrize("kernel", [3, 4])
 def test_conv1d_front_end_ignores_padding(kernel):
-    """A padded sequence predicts what it predicts alone (padding re-zeroed after
-    every convolution), for odd and even kernels."""
+    """Check that, with a convolutional front end, a padded sequence predicts what it
+    predicts alone (padding re-zeroed after every convolution), for odd and even
+    kernels."""
     X = _padded(rng.normal(size=(30, 8, 3)))
     reg = LSTMRegressor(conv_channels=(4, 6), conv_kernel_size=kernel, **FAST)
     reg.fit(X, rng.normal(size=30))
@@ -90,6 +98,10 @@ def test_conv1d_front_end_ignores_padding(kernel):
 
 @pytest.mark.parametrize("kernel", [3, 4])
 def test_batch_norm_front_end_ignores_padding(kernel):
+    """Check that the batch-norm convolutional front end has one norm per
+    convolution, takes its running statistics from one pass over the training data
+    after training, and that a padded sequence predicts what it predicts alone, for
+    odd and even kernels."""
     X = _padded(rng.normal(size=(30, 8, 3)))
     reg = LSTMRegressor(
         conv_channels=(4, 6), conv_kernel_size=kernel, conv_batch_norm=True, **FAST
@@ -106,8 +118,9 @@ def test_batch_norm_front_end_ignores_padding(kernel):
 
 
 def test_batch_norm_statistics_come_from_valid_steps():
-    """One training step with momentum 1 leaves the batch's own statistics in
-    the running ones: they must be those of the valid steps alone."""
+    """Check that one training step with momentum 1 leaves the batch's own statistics
+    in the running ones and that they are those of the valid steps alone; padding
+    stays zero and a lone one-step sample leaves the running statistics alone."""
     import torch
 
     from sklstm._layers import TimeConv
@@ -138,6 +151,9 @@ def test_batch_norm_statistics_come_from_valid_steps():
 @pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("shape", [(24, 4, 8, 8), (24, 4, 8, 8, 3)])
 def test_frame_encoder_on_image_sequences(shape, batch_norm):
+    """Check that the frame encoder fits and predicts on grey and colour image
+    sequences, with and without batch norm, skips all-NaN padding frames and refuses
+    frames of another size."""
     X = rng.normal(size=shape)
     y = rng.integers(0, 2, size=24)
     clf = LSTMClassifier(conv_channels=(4, 8), conv_batch_norm=batch_norm, **FAST)
@@ -155,12 +171,15 @@ def test_frame_encoder_on_image_sequences(shape, batch_norm):
 
 
 def test_image_sequences_need_the_conv_front_end():
+    """Check that fitting on image sequences without conv_channels raises a
+    ValueError that names conv_channels."""
     X = rng.normal(size=(10, 4, 6, 6, 1))
     with pytest.raises(ValueError, match="conv_channels"):
         LSTMClassifier(**FAST).fit(X, np.arange(10) % 2)
 
 
 def test_bad_conv_channels_are_refused():
+    """Check that conv_channels with a zero entry is refused with a ValueError."""
     X = rng.normal(size=(10, 4, 2))
     with pytest.raises(ValueError, match="conv_channels must be a sequence"):
         LSTMRegressor(conv_channels=(4, 0), **FAST).fit(X, np.arange(10.0))
@@ -204,6 +223,9 @@ def _tokens():
 
 
 def test_embedding_reads_arrays_and_lists_alike():
+    """Check that a token embedding learns the vocabulary size from the data,
+    predicts the same for a zero-padded array of token ids as for the list of its
+    unpadded sequences, and can also be fitted on that list."""
     T, y = _tokens()
     clf = LSTMClassifier(embedding_dim=5, **FAST).fit(T, y)
     assert clf.vocab_size_ == T.max() + 1 and clf.n_channels_in_ == 1
@@ -225,6 +247,9 @@ def test_embedding_reads_arrays_and_lists_alike():
     ],
 )
 def test_bad_token_input_is_refused(bad, message):
+    """Check that bad token input (unseen, non-integer or negative ids, padding
+    between tokens, only padding, the wrong number of dimensions) is refused with a
+    ValueError saying what is wrong."""
     T, y = _tokens()
     clf = LSTMClassifier(embedding_dim=5, **FAST).fit(T, y)
     with pytest.raises(ValueError, match=message):
@@ -235,6 +260,9 @@ def test_bad_token_input_is_refused(bad, message):
 
 
 def test_summary_shows_every_part():
+    """Check that summary() lists the embedding, convolution, bidirectional LSTM and
+    attention layers, states the module's total parameter count, and that its
+    per-layer counts add up to that total."""
     T, y = _tokens()
     clf = LSTMClassifier(
         embedding_dim=5,
@@ -254,6 +282,9 @@ def test_summary_shows_every_part():
 
 
 def test_summary_counts_batch_norm():
+    """Check that summary() shows the batch-norm layers, for sequences and image
+    sequences alike, and that its per-layer parameter counts add up to the module's
+    total."""
     X = rng.normal(size=(20, 6, 2))
     V = rng.normal(size=(20, 3, 6, 6, 2))
     for data in (X, V):
@@ -266,6 +297,8 @@ def test_summary_counts_batch_norm():
 
 
 def test_warm_start_refuses_a_new_front_end():
+    """Check that warm_start accepts the same conv channels given as a list or a
+    tuple, but refuses to refit once conv_channels or conv_batch_norm has changed."""
     X = rng.normal(size=(20, 6, 2))
     reg = LSTMRegressor(conv_channels=[4], warm_start=True, **FAST).fit(X, X[:, 0, 0])
     reg.fit(X, X[:, 0, 0])  # a list and a tuple of the same channels are the same
@@ -278,6 +311,8 @@ def test_warm_start_refuses_a_new_front_end():
 
 
 def test_every_part_survives_pickle():
+    """Check that a model with a frame encoder and attention pooling gives the same
+    probabilities and attention weights after a pickle round trip."""
     V = rng.normal(size=(16, 3, 6, 6, 2))
     clf = LSTMClassifier(conv_channels=(4,), pooling="attention", **FAST)
     clf.fit(V, np.arange(16) % 3)
@@ -290,7 +325,8 @@ def test_every_part_survives_pickle():
 
 
 def test_keras_init_sets_keras_weights():
-    """Check Glorot/orthogonal weights, forget bias 1 and a zero padding row."""
+    """Check that init="keras" sets Glorot/orthogonal weights, forget bias 1 and a
+    zero padding row."""
     T, y = _tokens()
     clf = LSTMClassifier(
         embedding_dim=5, bidirectional=True, num_layers=2, init="keras", **FAST
@@ -313,8 +349,8 @@ def test_keras_init_sets_keras_weights():
 
 
 def test_keras_init_fits_the_seed_sine_closer():
-    """Check the measured reason for the option: on the seed's sine task, Keras's
-    initialisation reaches a lower loss than torch's with the same settings."""
+    """Check that, on the seed's sine task, Keras's initialisation reaches a lower
+    loss than torch's with the same settings: the measured reason for the option."""
     from sklstm import make_windows
 
     X, y = make_windows(np.sin(np.arange(0, 100, 0.1)), 10)

@@ -98,6 +98,9 @@ def _outputs(est, X):
 
 @pytest.mark.parametrize("config", CONFIGS, ids=list(CONFIGS))
 def test_round_trip_predicts_identically_and_trains_on(config, tmp_path):
+    """Check that a saved and loaded estimator keeps its type, parameters, outputs,
+    history, fitted attributes and summary, and that one more epoch of partial_fit
+    gives the same outputs as the original's."""
     est, X, y = CONFIGS[config]()
     est.fit(X, y)
     path = sklstm.save(est, tmp_path / "model.sklstm")
@@ -119,12 +122,15 @@ def test_round_trip_predicts_identically_and_trains_on(config, tmp_path):
 
 
 def test_pickle_keeps_working_beside_save(tmp_path):
+    """Check that a fitted estimator still predicts identically after a pickle round
+    trip."""
     est = LSTMRegressor(**FAST).fit(X3, X3[:, -1, 0])
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict(X3), est.predict(X3))
 
 
 def test_load_leaves_torchs_random_state_alone(tmp_path):
+    """Check that loading a model file leaves torch's global random state unchanged."""
     path = sklstm.save(LSTMRegressor(**FAST).fit(X3, X3[:, 0, 0]), tmp_path / "m")
     before = torch.get_rng_state()
     sklstm.load(path)
@@ -142,6 +148,8 @@ class _Payload:
 
 
 def test_a_pickle_payload_is_refused_without_running(tmp_path):
+    """Check that a pickle or a torch checkpoint holding a code-running payload is
+    refused as not an sklstm model file, without the payload running."""
     marker = tmp_path / "pwned"
     path = tmp_path / "model.sklstm"
     path.write_bytes(pickle.dumps(_Payload(str(marker))))
@@ -161,6 +169,8 @@ def saved(tmp_path):
 
 
 def test_a_truncated_file_is_refused(saved):
+    """Check that a model file cut short at any point is refused as not an sklstm
+    model file."""
     data = saved.read_bytes()
     for cut in (4, len(data) // 2, len(data) - 1):
         saved.write_bytes(data[:cut])
@@ -169,6 +179,8 @@ def test_a_truncated_file_is_refused(saved):
 
 
 def test_altered_weights_are_refused(saved):
+    """Check that a model file with a flipped byte in its weights is refused as
+    altered or damaged."""
     data = bytearray(saved.read_bytes())
     data[-3] ^= 0xFF  # a bit of the last tensor
     saved.write_bytes(bytes(data))
@@ -189,6 +201,8 @@ def _rewrite(path, header, body):
 
 
 def test_altered_metadata_is_refused(saved):
+    """Check that a model file whose metadata was edited is refused as altered or
+    damaged."""
     header, body = _header(saved)
     document = json.loads(header["__metadata__"]["sklstm"])
     document["params"]["hidden_size"] = 7
@@ -199,6 +213,8 @@ def test_altered_metadata_is_refused(saved):
 
 
 def test_a_newer_format_says_so(saved):
+    """Check that a model file of a newer format version is refused with a message
+    naming that version as newer."""
     header, body = _header(saved)
     document = json.loads(header["__metadata__"]["sklstm"])
     document["format_version"] = 99
@@ -209,6 +225,8 @@ def test_a_newer_format_says_so(saved):
 
 
 def test_foreign_files_are_refused(tmp_path):
+    """Check that a safetensors file with no 'sklstm' entry and a plain text file are
+    refused, and that a missing path raises FileNotFoundError."""
     other = tmp_path / "other.safetensors"
     save_file({"w": torch.zeros(3)}, other, metadata={"framework": "x"})
     with pytest.raises(ModelFileError, match="has no 'sklstm' entry"):
@@ -222,6 +240,9 @@ def test_foreign_files_are_refused(tmp_path):
 
 
 def test_what_cannot_be_saved_says_why(tmp_path):
+    """Check that save refuses an unfitted estimator, a RandomState random_state, a
+    pipeline with a step it cannot save or a foreign last step, and a non-sklstm
+    estimator, saying why each time and writing no file."""
     with pytest.raises(NotFittedError):
         sklstm.save(LSTMRegressor(), tmp_path / "m")
     est = LSTMRegressor(**FAST).fit(X3, X3[:, 0, 0])
@@ -264,6 +285,8 @@ def test_pipelines_round_trip(tmp_path):
 
 
 def test_a_pipeline_file_with_a_foreign_step_is_refused(tmp_path):
+    """Check that a re-signed pipeline file whose step names an unknown class or
+    carries unexpected fitted attributes is refused on load."""
     pipe = make_pipeline(StandardScaler(), SequenceWindower(3), LSTMRegressor(**FAST))
     pipe.fit(X3[:, 0, :], X3[:, 0, 0])
     path = sklstm.save(pipe, tmp_path / "p.sklstm")
@@ -288,6 +311,8 @@ def test_a_pipeline_file_with_a_foreign_step_is_refused(tmp_path):
 
 
 def test_a_failed_save_keeps_the_old_file(saved, monkeypatch):
+    """Check that a save that fails part-way leaves the existing model file unchanged
+    and no other file beside it."""
     before = saved.read_bytes()
     est = LSTMRegressor(**FAST).fit(X3, X3[:, 0, 0])
 

@@ -29,6 +29,8 @@ def tables(draw, min_rows=1):
 @SETTINGS
 @given(table=tables(), window=st.integers(1, 12))
 def test_every_window_holds_the_rows_it_claims(table, window):
+    """Check that each window from SequenceWindower holds the table rows up to and
+    including its own row, in order, with all-NaN steps before the table's start."""
     out = SequenceWindower(window).fit_transform(table)
     assert out.shape == (len(table), window, table.shape[1])
     for i in range(len(table)):
@@ -47,6 +49,9 @@ def test_every_window_holds_the_rows_it_claims(table, window):
     data=st.data(),
 )
 def test_no_window_crosses_a_series_boundary(table, window, data):
+    """Check that, with a series_id column, each window holds only rows of its own
+    series, in order, with all-NaN steps before the series' start, and that the id
+    column is dropped."""
     ids = np.array(
         data.draw(
             st.lists(
@@ -77,6 +82,9 @@ def test_no_window_crosses_a_series_boundary(table, window, data):
     data=st.data(),
 )
 def test_make_windows_targets_line_up(table, window, horizon, step, data):
+    """Check that make_windows yields every window that fits at the given step, each
+    paired with the next horizon values of the target column, and none that would run
+    past the data."""
     rows, cols = table.shape
     if rows < window + horizon:
         return
@@ -113,7 +121,8 @@ def _as_read(X):
 @SETTINGS
 @given(table=tables(), window=st.integers(1, 12), step=st.integers(1, 3))
 def test_a_window_view_reads_like_its_copy(table, window, step):
-    """The estimators read a view through its table: same samples as a copy."""
+    """Check that the estimators read a window view through its table and get the
+    same samples as from a copy."""
     view = SequenceWindower(window).fit_transform(table)[::step]
     v1, l1 = _as_read(view)
     v2, l2 = _as_read(np.array(view))
@@ -159,8 +168,8 @@ def _reference(X):
     data=st.data(),
 )
 def test_padding_is_found_as_sample_by_sample(table, window, step, data):
-    """Random NaN cells and rows: the table-wide search agrees with a per-sample
-    reference on every sample, or raises the same error."""
+    """Check that, with random NaN cells and rows, the table-wide search agrees with
+    a per-sample reference on every sample, or raises the same error."""
     rows = len(table)
     nan_rows = data.draw(st.lists(st.integers(0, rows - 1), max_size=rows))
     nan_cells = data.draw(st.lists(st.integers(0, rows - 1), max_size=2))
@@ -188,6 +197,8 @@ def test_padding_is_found_as_sample_by_sample(table, window, step, data):
     data=st.data(),
 )
 def test_ragged_lists_read_like_their_padded_array(lengths, channels, data):
+    """Check that a ragged list of sequences reads into the same left-aligned values
+    and lengths as its NaN-padded array, or raises the same error."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     seqs = [rng.normal(size=(n, channels)) for n in lengths]
     for s in seqs:  # some all-NaN steps, anywhere
