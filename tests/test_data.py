@@ -224,3 +224,27 @@ def test_batches_reach_the_device_only_through_to_device(monkeypatch, exact_limi
     batches = list(BatchIterator(moved, 8, shuffle=True, generator=g))
     assert len(batches) == 5 and all(b.lengths is not None for b, _ in batches)
     assert bypassed == []
+
+
+def test_length_buckets_read_each_samples_own_length():
+    """Check that shuffled batches of a ragged dataset, even after its samples
+    were reordered (as the validation split does), group samples by their own
+    lengths: the bucketing indexes the lengths by sample, which holds because a
+    ragged dataset's patch lists every sample in order."""
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 60, size=256)
+    seqs = [rng.normal(size=(n, 1)) for n in lengths]
+    order = rng.permutation(len(seqs))
+    sequences = read_ragged(seqs).select(order)
+    dataset = SequenceDataset(sequences, np.zeros(len(seqs)))
+    assert dataset.ragged
+    np.testing.assert_array_equal(dataset.host_patch[0].numpy(), np.arange(256))
+    generator = torch.Generator().manual_seed(0)
+    iterator = BatchIterator(dataset, batch_size=8, shuffle=True, generator=generator)
+    spreads = []
+    for batch, _ in iterator:
+        got = batch.lengths.numpy()
+        assert set(got) <= set(lengths)
+        spreads.append(got.max() - got.min())
+    # 16 batches of 8 sorted together: neighbours in length, not 2 to 59
+    assert np.median(spreads) <= 4
