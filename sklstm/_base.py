@@ -9,12 +9,9 @@ optimizer's state and the random-number state, so ``partial_fit`` and
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 import numbers
-import re
 import warnings
-from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -33,11 +30,20 @@ from ._data import (
     TailSplit,
     normalised_weights,
     place,
-    to_device,
 )
-from ._heap import heap_pad
+from ._engine import (
+    DEVICE,
+    check_same_optimizer,
+    cpu_pad,
+    resolve_device,
+    restore_rng,
+    run_batches,
+    save_rng,
+    scheduler_state,
+    to_cpu,
+)
 from ._memory import check_allocation, network_bytes
-from ._network import LSTMNetwork, attention_weights, autocast
+from ._network import LSTMNetwork, attention_weights
 from ._recipe import (
     AUTO_FCN,
     LSTM_STEPS,
@@ -76,9 +82,6 @@ ARCHITECTURE = (
     "scaling",
     "downsample",
 )
-
-
-DEVICE = re.compile(r"auto|(cpu|cuda)(:\d+)?")  # the devices sklstm trains on
 
 
 class _Device(StrOptions):
@@ -344,7 +347,7 @@ class _BaseLSTM(BaseEstimator):
         _, lengths = sequences.bounds()
         need = self._block_bytes(self.batch_size, int(lengths.max()))
         # training runs on its own copy of torch's global random state
-        with _cpu_pad(device, need), torch.random.fork_rng(devices=devices):
+        with cpu_pad(device, need), torch.random.fork_rng(devices=devices):
             generator = torch.Generator()
             if reset:
                 torch.manual_seed(self._seed)
@@ -356,20 +359,22 @@ class _BaseLSTM(BaseEstimator):
             else:
                 net.module_.load_state_dict(self.module_.state_dict())
                 if incremental and self._optimizer_state is not None:
-                    _check_same_optimizer(net.optimizer_, self._optimizer_state, self)
+                    check_same_optimizer(
+                        net.optimizer_, self._optimizer_state, self.optimizer
+                    )
                     net.optimizer_.load_state_dict(self._optimizer_state)
                 # after initialize(), whose fresh weights drew random numbers, so
                 # that continued training draws what one long fit would have
-                _restore_rng(self._rng_state, generator, devices)
+                restore_rng(self._rng_state, generator, devices)
             net.partial_fit(dataset, y=None, epochs=n_epochs)
-            self._rng_state = _save_rng(generator, devices)
+            self._rng_state = save_rng(generator, devices)
             if not incremental and net.history:
                 from ._training import refresh_batch_norm
 
                 refresh_batch_norm(net.module_, dataset, self.batch_size)
         self.module_ = net.module_
         self._optimizer_state = net.optimizer_.state_dict()
-        self._scheduler_state = _scheduler_state(net)
+        self._scheduler_state = scheduler_state(net)
         self._record(net, incremental=incremental)
         return self
 
@@ -767,23 +772,17 @@ class _BaseLSTM(BaseEstimator):
 
     def _per_batch(self, sequences, fn) -> list:
         """``fn(module, x, lengths)`` for each inference batch, on the CPU."""
-        device = self._device(training=False)
-        dataset = place(SequenceDataset(sequences), device)
-        module = _ready(self.module_, device)
-        outputs = []
-        dtype = PRECISIONS[self.precision]
-        batches = BatchIterator(dataset, batch_size=max(self.batch_size, 256))
-        # one batch (a served request) would pay more for the pad than it saves
+        batch_size = max(self.batch_size, 256)
         _, lengths = sequences.bounds()
-        need = self._block_bytes(batches.batch_size, int(lengths.max()))
-        pad = _cpu_pad(device, need) if len(batches) > 1 else nullcontext()
-        with pad, torch.inference_mode(), autocast(device, dtype):
-            for batch, _ in batches:
-                lengths = to_device(batch.lengths, device)
-                outputs.append(fn(module, to_device(batch.x, device), lengths).float())
-        # read back once every batch is queued: a GPU never waits for the host
-        # between batches (on the CPU, .cpu() returns the tensor itself)
-        return [out.cpu() for out in outputs]
+        return run_batches(
+            self.module_,
+            SequenceDataset(sequences),
+            self._device(training=False),
+            batch_size=batch_size,
+            dtype=PRECISIONS[self.precision],
+            need=self._block_bytes(batch_size, int(lengths.max())),
+            fn=fn,
+        )
 
     def attention_weights(self, X):
         """Where the model looked: attention weights over each sequence's steps.
@@ -826,29 +825,7 @@ of arrays
         return out
 
     def _device(self, training=True):
-        if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
-            raise ValueError(
-                "device must be 'auto', 'cpu' or 'cuda', optionally with an index "
-                f"('cuda:1'); got {self.device!r}."
-            )
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device.startswith("cpu"):
-            return "cpu"  # torch has one CPU device: 'cpu:0' is 'cpu'
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            if training:
-                raise ValueError(
-                    f"device={self.device!r} but CUDA is not available on this "
-                    "machine; use device='auto' (CUDA when present) or 'cpu'."
-                )
-            # a model trained on a GPU must still predict where there is none
-            warnings.warn(
-                f"device={self.device!r} is not available; predicting on the CPU.",
-                UserWarning,
-                stacklevel=4,
-            )
-            return "cpu"
-        return self.device
+        return resolve_device(self.device, training)
 
     # -- introspection ---------------------------------------------------------------
 
@@ -872,36 +849,8 @@ of arrays
         if module is not None and any(p.is_cuda for p in module.parameters()):
             # pickles from a GPU must load on a machine without one
             state["module_"] = copy.deepcopy(module).cpu()
-            state["_optimizer_state"] = _to_cpu(state.get("_optimizer_state"))
+            state["_optimizer_state"] = to_cpu(state.get("_optimizer_state"))
         return state
-
-
-def _ready(module: torch.nn.Module, device) -> torch.nn.Module:
-    """``module`` on ``device`` and in evaluation mode, touched only where it is
-    not: ``.to()`` walks every submodule and re-flattens an LSTM's weights even
-    when nothing moves (on a GPU a copy of them; on the CPU a fifth of a
-    one-sample ``predict``), and ``.eval()`` walks them again."""
-    device = torch.device(device)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
-    elsewhere = training = False
-    for part in module.modules():  # one walk (parameters() would be a second)
-        training = training or part.training
-        tensors = itertools.chain(part._parameters.values(), part._buffers.values())
-        elsewhere = elsewhere or any(
-            t is not None and t.device != device for t in tensors
-        )
-    if elsewhere:
-        module = module.to(device)
-    if training:
-        module.eval()
-    return module
-
-
-def _cpu_pad(device, need):
-    """The heap pad where torch's kernels run on the CPU; none for a GPU, whose
-    work allocates no big blocks on the host (:mod:`sklstm._heap`)."""
-    return heap_pad(need) if torch.device(device).type == "cpu" else nullcontext()
 
 
 def _numeric_array(X):
@@ -961,47 +910,3 @@ def _positive_ints(value, name: str, meaning: str) -> tuple:
 
 def _tuple_or_none(value):
     return None if value is None else tuple(int(v) for v in value)
-
-
-def _check_same_optimizer(optimizer, state, estimator):
-    """Refuse to continue an optimizer state saved by another kind of optimizer
-    (``set_params(optimizer=...)`` between ``partial_fit`` calls)."""
-    saved = set(state["param_groups"][0]) if state.get("param_groups") else set()
-    now = set(optimizer.state_dict()["param_groups"][0])
-    if saved and saved != now:
-        raise ValueError(
-            f"partial_fit continues the optimizer the model was trained with, but "
-            f"optimizer is now {estimator.optimizer!r}, whose settings "
-            f"{sorted(now - saved)} that state lacks. Call fit to train afresh with "
-            "the new optimizer, or set the optimizer back."
-        )
-
-
-def _scheduler_state(net):
-    """The learning-rate schedule's state after training, or None."""
-    schedule = dict(net.callbacks_).get("lr_schedule")
-    return None if schedule is None else schedule.current_state()
-
-
-def _save_rng(generator, devices):
-    state = {"cpu": torch.get_rng_state(), "generator": generator.get_state()}
-    if devices:
-        state["cuda"] = torch.cuda.get_rng_state()
-    return state
-
-
-def _restore_rng(state, generator, devices):
-    torch.set_rng_state(state["cpu"])
-    if devices and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"])
-    generator.set_state(state["generator"])
-
-
-def _to_cpu(obj):
-    if isinstance(obj, torch.Tensor):
-        return obj.cpu()
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_to_cpu(v) for v in obj]
-    return obj

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import sklstm._base
+import sklstm._engine
 import sklstm._heap
 import sklstm._network
 from sklstm import LSTMRegressor
@@ -173,7 +174,7 @@ def test_fit_and_long_predict_are_padded(monkeypatch, small_regression):
         finally:
             depth[0] -= 1
 
-    monkeypatch.setattr(sklstm._base, "heap_pad", lambda need: recording())
+    monkeypatch.setattr(sklstm._engine, "heap_pad", lambda need: recording())
     net_forward = sklstm._network.LSTMNetwork.forward
 
     def forward(module, *args, **kwargs):
@@ -203,10 +204,10 @@ def test_no_pad_where_the_network_runs_on_a_gpu(monkeypatch):
         entered.append(True)
         yield
 
-    monkeypatch.setattr(sklstm._base, "heap_pad", lambda need: recording())
-    with sklstm._base._cpu_pad("cuda", 1 << 30), sklstm._base._cpu_pad("cuda:1", 0):
+    monkeypatch.setattr(sklstm._engine, "heap_pad", lambda need: recording())
+    with sklstm._engine.cpu_pad("cuda", 1 << 30), sklstm._engine.cpu_pad("cuda:1", 0):
         assert entered == []
-    with sklstm._base._cpu_pad("cpu", 1 << 30):
+    with sklstm._engine.cpu_pad("cpu", 1 << 30):
         assert entered == [True]
 
 

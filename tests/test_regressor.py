@@ -459,9 +459,9 @@ def test_predict_leaves_a_placed_evaluating_module_alone(small_regression, monke
 
 
 def test_ready_moves_a_module_that_is_elsewhere():
-    """Check that _ready moves every parameter and buffer when any is elsewhere
+    """Check that ready moves every parameter and buffer when any is elsewhere
     (here to torch's meta device, which holds no memory)."""
-    from sklstm._base import _ready
+    from sklstm._engine import ready as _ready
     from sklstm._network import LSTMNetwork
 
     module = LSTMNetwork(3, 1, hidden_size=4, conv_channels=(2,), conv_batch_norm=True)

@@ -1,0 +1,139 @@
+"""How the estimators run their network: device policy, the inference batch
+loop, and the state a training carries from one call to the next (random
+numbers, optimizer, learning-rate schedule). Knows torch and skorch's net,
+nothing of scikit-learn.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import warnings
+from contextlib import nullcontext
+
+import torch
+
+from ._data import BatchIterator, place, to_device
+from ._heap import heap_pad
+from ._network import autocast
+
+DEVICE = re.compile(r"auto|(cpu|cuda)(:\d+)?")  # the devices sklstm trains on
+
+
+def resolve_device(device, training=True) -> str:
+    """The torch device ``device`` ('auto', 'cpu', 'cuda[:i]') names here; a
+    clear error for one that cannot be used (for predicting, a GPU model
+    falls back to the CPU with a warning)."""
+    if not isinstance(device, str) or not DEVICE.fullmatch(device):
+        raise ValueError(
+            "device must be 'auto', 'cpu' or 'cuda', optionally with an index "
+            f"('cuda:1'); got {device!r}."
+        )
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cpu"):
+        return "cpu"  # torch has one CPU device: 'cpu:0' is 'cpu'
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        if training:
+            raise ValueError(
+                f"device={device!r} but CUDA is not available on this "
+                "machine; use device='auto' (CUDA when present) or 'cpu'."
+            )
+        # a model trained on a GPU must still predict where there is none
+        warnings.warn(
+            f"device={device!r} is not available; predicting on the CPU.",
+            UserWarning,
+            stacklevel=5,  # the user's predict: _device, resolve_device below it
+        )
+        return "cpu"
+    return device
+
+
+def run_batches(module, dataset, device, *, batch_size, dtype, need, fn) -> list:
+    """``fn(module, x, lengths)`` for each inference batch of ``dataset``, the
+    outputs read back to the CPU once every batch is queued (a GPU never waits
+    for the host between batches)."""
+    dataset = place(dataset, device)
+    module = ready(module, device)
+    batches = BatchIterator(dataset, batch_size=batch_size)
+    # one batch (a served request) would pay more for the pad than it saves
+    pad = cpu_pad(device, need) if len(batches) > 1 else nullcontext()
+    outputs = []
+    with pad, torch.inference_mode(), autocast(device, dtype):
+        for batch, _ in batches:
+            lengths = to_device(batch.lengths, device)
+            outputs.append(fn(module, to_device(batch.x, device), lengths).float())
+    # on the CPU, .cpu() returns the tensor itself
+    return [out.cpu() for out in outputs]
+
+
+def ready(module: torch.nn.Module, device) -> torch.nn.Module:
+    """``module`` on ``device`` and in evaluation mode, touched only where it is
+    not: ``.to()`` walks every submodule and re-flattens an LSTM's weights even
+    when nothing moves (on a GPU a copy of them; on the CPU a fifth of a
+    one-sample ``predict``), and ``.eval()`` walks them again."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    elsewhere = training = False
+    for part in module.modules():  # one walk (parameters() would be a second)
+        training = training or part.training
+        tensors = itertools.chain(part._parameters.values(), part._buffers.values())
+        elsewhere = elsewhere or any(
+            t is not None and t.device != device for t in tensors
+        )
+    if elsewhere:
+        module = module.to(device)
+    if training:
+        module.eval()
+    return module
+
+
+def cpu_pad(device, need):
+    """The heap pad where torch's kernels run on the CPU; none for a GPU, whose
+    work allocates no big blocks on the host (:mod:`sklstm._heap`)."""
+    return heap_pad(need) if torch.device(device).type == "cpu" else nullcontext()
+
+
+def check_same_optimizer(optimizer, state, name):
+    """Refuse to continue an optimizer state saved by another kind of optimizer
+    (``set_params(optimizer=...)`` between ``partial_fit`` calls)."""
+    saved = set(state["param_groups"][0]) if state.get("param_groups") else set()
+    now = set(optimizer.state_dict()["param_groups"][0])
+    if saved and saved != now:
+        raise ValueError(
+            f"partial_fit continues the optimizer the model was trained with, but "
+            f"optimizer is now {name!r}, whose settings "
+            f"{sorted(now - saved)} that state lacks. Call fit to train afresh with "
+            "the new optimizer, or set the optimizer back."
+        )
+
+
+def scheduler_state(net):
+    """The learning-rate schedule's state after training, or None."""
+    schedule = dict(net.callbacks_).get("lr_schedule")
+    return None if schedule is None else schedule.current_state()
+
+
+def save_rng(generator, devices):
+    state = {"cpu": torch.get_rng_state(), "generator": generator.get_state()}
+    if devices:
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def restore_rng(state, generator, devices):
+    torch.set_rng_state(state["cpu"])
+    if devices and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"])
+    generator.set_state(state["generator"])
+
+
+def to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [to_cpu(v) for v in obj]
+    return obj
