@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_array, check_consistent_length, check_random_state
+from sklearn.utils import check_consistent_length, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -42,6 +42,7 @@ from ._engine import (
     scheduler_state,
     to_cpu,
 )
+from ._inputs import read_sequences
 from ._memory import check_allocation, network_bytes
 from ._network import LSTMNetwork, attention_weights
 from ._recipe import (
@@ -52,8 +53,7 @@ from ._recipe import (
     channel_statistics,
     validation_last,
 )
-from ._sequences import read_array, read_list, read_ragged, to_3d
-from ._tokens import largest_id, read_frames, read_tokens
+from ._tokens import largest_id
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -641,25 +641,10 @@ class _BaseLSTM(BaseEstimator):
 
     def _check_X(self, X, reset):
         """Validate ``X`` and return it as :class:`Sequences` (NaN = padding)."""
-        original, frame_shape = X, None
-        if self.embedding_dim is not None:
-            X = read_tokens(X)
-        else:
-            X = read_list(X)
-            if isinstance(X, list):
-                X = read_ragged(X)
-            else:
-                X = _numeric_array(X)
-                for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
-                    if X.shape[axis] == 0:
-                        raise ValueError(
-                            f"Found array with 0 {what} (shape={X.shape}) while a "
-                            "minimum of 1 is required."
-                        )
-                if X.ndim in (4, 5) and self._conv_channels():
-                    X, frame_shape = read_frames(X)
-                else:
-                    X = read_array(to_3d(X))
+        original = X
+        X, frame_shape = read_sequences(
+            X, tokens=self.embedding_dim is not None, frames=bool(self._conv_channels())
+        )
         # feature names and n_features_in_ (the time steps) as scikit-learn keeps
         # them; the sequence length may differ from fit, the channels may not
         names = original if hasattr(original, "columns") else X
@@ -773,14 +758,17 @@ class _BaseLSTM(BaseEstimator):
     def _per_batch(self, sequences, fn) -> list:
         """``fn(module, x, lengths)`` for each inference batch, on the CPU."""
         batch_size = max(self.batch_size, 256)
-        _, lengths = sequences.bounds()
+
+        def need():  # asked only for more than one batch: a request pays nothing
+            return self._block_bytes(batch_size, int(sequences.bounds()[1].max()))
+
         return run_batches(
             self.module_,
             SequenceDataset(sequences),
             self._device(training=False),
             batch_size=batch_size,
             dtype=PRECISIONS[self.precision],
-            need=self._block_bytes(batch_size, int(lengths.max())),
+            need=need,
             fn=fn,
         )
 
@@ -851,31 +839,6 @@ of arrays
             state["module_"] = copy.deepcopy(module).cpu()
             state["_optimizer_state"] = to_cpu(state.get("_optimizer_state"))
         return state
-
-
-def _numeric_array(X):
-    """``X`` as a 2-D or 3-D real ndarray, checked by scikit-learn when needed.
-
-    A numeric ndarray is taken as it is: ``check_array`` would scan (and, for a
-    window view, copy) every window, while the table under it is checked once.
-    """
-    if isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and X.ndim in (2, 3):
-        return X
-    try:
-        return check_array(
-            X,
-            allow_nd=True,
-            ensure_all_finite="allow-nan",
-            dtype=[np.float64, np.float32],
-        )
-    except ValueError as exc:
-        if "could not convert" not in str(exc):
-            raise
-        raise ValueError(
-            f"X must hold numbers (float sequences); got a value that is not "
-            f"one: {exc}. Encode categories first, e.g. with OneHotEncoder "
-            "before SequenceWindower."
-        ) from None
 
 
 def _user_callbacks(callbacks) -> list:

@@ -52,12 +52,13 @@ def resolve_device(device, training=True) -> str:
 def run_batches(module, dataset, device, *, batch_size, dtype, need, fn) -> list:
     """``fn(module, x, lengths)`` for each inference batch of ``dataset``, the
     outputs read back to the CPU once every batch is queued (a GPU never waits
-    for the host between batches)."""
+    for the host between batches). ``need()``: the largest block a batch asks
+    for (see ``heap_pad``), called only when there is more than one batch."""
     dataset = place(dataset, device)
     module = ready(module, device)
     batches = BatchIterator(dataset, batch_size=batch_size)
     # one batch (a served request) would pay more for the pad than it saves
-    pad = cpu_pad(device, need) if len(batches) > 1 else nullcontext()
+    pad = cpu_pad(device, need()) if len(batches) > 1 else nullcontext()
     outputs = []
     with pad, torch.inference_mode(), autocast(device, dtype):
         for batch, _ in batches:
