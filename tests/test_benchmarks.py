@@ -140,3 +140,10 @@ def test_readme_demo_block_is_the_scripts():
     assert "2.5 minutes on a CPU, 2 cores" in new
     rewritten = script.rewrite(f"a\n{script.BEGIN}\nold\n{script.END}\nb", new)
     assert rewritten == f"a\n{new}\nb"
+
+
+def test_conformal_benchmark_smoke():
+    """Check that the conformal coverage benchmark runs on a tiny budget and
+    reports coverage for the LSTM and the seasonal-naive reference."""
+    out = _run("conformal.py", "--smoke", "--seeds", "1")
+    assert "all test points: LSTM covers" in out and "seasonal naive" in out
