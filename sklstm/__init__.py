@@ -1,8 +1,8 @@
 """LSTM networks in scikit-learn's idiom, on PyTorch through skorch."""
 
-from ._base import TrainingDivergedError
 from ._classifier import LSTMClassifier
 from ._config import config_context, get_config, set_config
+from ._history import TrainingDivergedError
 from ._persistence import ModelFileError, load, save
 from ._plots import plot_attention, plot_history
 from ._regressor import LSTMRegressor

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-import warnings
 
 import numpy as np
 import torch
@@ -24,29 +23,29 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import (
-    BatchIterator,
-    SequenceDataset,
-    TailSplit,
-    normalised_weights,
-    place,
+from ._architecture import (
+    architecture,
+    check_same_architecture,
+    conv_channels,
+    fcn_channels,
+    module_kwargs,
 )
+from ._data import SequenceDataset, normalised_weights
 from ._engine import (
     DEVICE,
-    check_same_optimizer,
-    cpu_pad,
+    OPTIMIZERS,
+    PRECISIONS,
+    Carry,
+    Plan,
     resolve_device,
-    restore_rng,
     run_batches,
-    save_rng,
-    scheduler_state,
     to_cpu,
 )
+from ._history import TrainingDivergedError, record
 from ._inputs import read_sequences
-from ._memory import check_allocation, network_bytes
-from ._network import LSTMNetwork, attention_weights
+from ._memory import block_bytes, check_allocation, network_bytes
+from ._network import attention_weights
 from ._recipe import (
-    AUTO_FCN,
     LSTM_STEPS,
     MIN_LR_FRACTION,
     auto_epochs,
@@ -54,34 +53,6 @@ from ._recipe import (
     validation_last,
 )
 from ._tokens import largest_id
-
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-
-PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
-
-# parameters that shape the module; a warm start cannot change them
-ARCHITECTURE = (
-    "hidden_size",
-    "num_layers",
-    "bidirectional",
-    "cell",
-    "pooling",
-    "conv_channels",
-    "conv_kernel_size",
-    "conv_batch_norm",
-    "frame_pooling",
-    "embedding_dim",
-    "fcn_channels",
-    "fcn_kernel_sizes",
-    "squeeze_excite",
-    "scaling",
-    "downsample",
-)
 
 
 class _Device(StrOptions):
@@ -100,11 +71,6 @@ class _Device(StrOptions):
 
 
 NEGLIGIBLE_WEIGHT = 1e-30  # of the largest sample weight: counts as zero
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Training diverged (a non-finite loss, or a weight past 1e10); the last
-    good weights are kept."""
 
 
 class _BaseLSTM(BaseEstimator):
@@ -278,7 +244,7 @@ class _BaseLSTM(BaseEstimator):
         self._validate_params()
         warm = self.warm_start and self.__sklearn_is_fitted__()
         if warm:
-            self._check_same_architecture()
+            check_same_architecture(self)
         return self._train(X, y, sample_weight, reset=not warm, epochs=None)
 
     def _partial_fit(self, X, y, sample_weight=None):
@@ -311,11 +277,11 @@ class _BaseLSTM(BaseEstimator):
         if reset:
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self.history_ = []
-            self._fitted_architecture = self._architecture()
+            self._fitted_architecture = architecture(self)
             self._learn_scaling(sequences, y_enc, weight)
             self._downsample = self._steps_per_lstm_step(sequences)
             check_allocation(
-                network_bytes(self._module_kwargs()),
+                network_bytes(module_kwargs(self)),
                 f"Training this network (hidden_size={self.hidden_size}, "
                 f"num_layers={self.num_layers}, {self.n_channels_in_} input "
                 f"channels, vocab_size_={self.vocab_size_}, conv_kernel_size="
@@ -342,53 +308,59 @@ class _BaseLSTM(BaseEstimator):
             weight = None if weight is None else weight[order]
         n_epochs = epochs or self._epochs(sequences)
         dataset = SequenceDataset(sequences, y_enc, weight, self._target_scaling())
-        dataset = place(dataset, device)
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
         _, lengths = sequences.bounds()
-        need = self._block_bytes(self.batch_size, int(lengths.max()))
-        # training runs on its own copy of torch's global random state
-        with cpu_pad(device, need), torch.random.fork_rng(devices=devices):
-            generator = torch.Generator()
-            if reset:
-                torch.manual_seed(self._seed)
-                generator.manual_seed(self._seed)
-            net = self._build_net(generator, incremental, device, n_epochs, n_valid)
-            net.initialize()
-            if reset:
-                self._set_scaling(net.module_)
-            else:
-                net.module_.load_state_dict(self.module_.state_dict())
-                if incremental and self._optimizer_state is not None:
-                    check_same_optimizer(
-                        net.optimizer_, self._optimizer_state, self.optimizer
-                    )
-                    net.optimizer_.load_state_dict(self._optimizer_state)
-                # after initialize(), whose fresh weights drew random numbers, so
-                # that continued training draws what one long fit would have
-                restore_rng(self._rng_state, generator, devices)
-            net.partial_fit(dataset, y=None, epochs=n_epochs)
-            self._rng_state = save_rng(generator, devices)
-            if not incremental and net.history:
-                from ._training import refresh_batch_norm
+        plan = self._plan(n_epochs, incremental, n_valid, int(lengths.max()))
+        carry = None
+        if not reset:
+            carry = Carry(
+                self.module_,
+                self._rng_state,
+                self._optimizer_state if incremental else None,
+                getattr(self, "_scheduler_state", None) if incremental else None,
+            )
+        from ._training import train  # skorch is loaded by the first fit
 
-                refresh_batch_norm(net.module_, dataset, self.batch_size)
-        self.module_ = net.module_
-        self._optimizer_state = net.optimizer_.state_dict()
-        self._scheduler_state = scheduler_state(net)
-        self._record(net, incremental=incremental)
+        trained = train(plan, dataset, device, seed=self._seed, carry=carry)
+        self.module_ = trained.carry.module
+        self._rng_state = trained.carry.rng_state
+        self._optimizer_state = trained.carry.optimizer_state
+        self._scheduler_state = trained.carry.scheduler_state
+        record(self, trained, incremental=incremental)
         return self
 
-    def _block_bytes(self, batch: int, steps: int) -> int:
-        """A rough upper bound of the largest block one step of the fitted
-        network asks of the allocator: the LSTM's workspace over a batch (four
-        gates and their states per unit, layer and direction) or a convolution's
-        unfolded input. It only decides whether the heap pad is worth making."""
-        arch = self._module_kwargs()
-        units = arch["hidden_size"] * arch["num_layers"] * (1 + arch["bidirectional"])
-        lstm = batch * steps * units * 32
-        channels = max((*arch["fcn_channels"], *arch["conv_channels"]), default=0)
-        kernel = max((*arch["fcn_kernel_sizes"], arch["conv_kernel_size"]))
-        return max(lstm, batch * steps * channels * kernel * 4)
+    def _plan(self, epochs, incremental, n_valid, longest) -> Plan:
+        """This call's training in the engine's terms."""
+        from . import _callbacks  # skorch is loaded by the first fit
+
+        validating = self.early_stopping and not incremental
+        arch = module_kwargs(self)
+        return Plan(
+            module_kwargs=arch,
+            input_scaling=self._input_scaling,
+            criterion=self._criterion(),
+            optimizer=self.optimizer,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            epochs=epochs,
+            shuffle=self.shuffle,
+            validation=self.validation_fraction if validating else None,
+            n_valid=n_valid,
+            patience=None if incremental else self.n_iter_no_change,
+            tol=self.tol,
+            plateau=(
+                max(1, self.n_iter_no_change // 2)
+                if self.lr_schedule == "plateau"
+                else None
+            ),
+            min_lr=self.lr * MIN_LR_FRACTION,
+            clip_grad_norm=self.clip_grad_norm,
+            callbacks=_callbacks.user_callbacks(self.callbacks),
+            progress=bool(self.verbose),
+            precision=self.precision,
+            block_bytes=block_bytes(arch, self.batch_size, longest),
+            refresh_norms=not incremental,
+        )
 
     def _epochs(self, sequences) -> int:
         """``max_epochs``, or with ``"auto"`` a budget that adapts to the data."""
@@ -403,7 +375,7 @@ class _BaseLSTM(BaseEstimator):
         convolutional branch reads every step (else 1)."""
         if self.downsample != "auto":
             return self.downsample
-        if not self._fcn_channels():
+        if not fcn_channels(self):
             return 1
         return max(1, math.ceil(sequences.steps / LSTM_STEPS))
 
@@ -438,175 +410,6 @@ class _BaseLSTM(BaseEstimator):
         """One input channel per output whose window each output is read
         relative to, or None (regressor only)."""
         return None
-
-    def _set_scaling(self, module):
-        if self._input_scaling is None:
-            return
-        loc, scale = self._input_scaling
-        module.scaling.loc.copy_(torch.as_tensor(loc))
-        module.scaling.scale.copy_(torch.as_tensor(scale))
-
-    def _module_kwargs(self) -> dict:
-        """The fitted model's ``LSTMNetwork`` arguments: its architecture as
-        fitted, whatever ``set_params`` changed since."""
-        arch = self._fitted_architecture
-        return {
-            "input_size": self.n_channels_in_,
-            "output_size": self._n_model_outputs,
-            "hidden_size": arch["hidden_size"],
-            "num_layers": arch["num_layers"],
-            "bidirectional": arch["bidirectional"],
-            "cell": arch.get("cell", "lstm"),  # models saved before GRU: LSTM
-            "dropout": self.dropout,
-            "pooling": arch["pooling"],
-            "conv_channels": arch["conv_channels"],
-            "conv_kernel_size": arch["conv_kernel_size"],
-            "conv_batch_norm": arch["conv_batch_norm"],
-            "frame_pooling": arch["frame_pooling"],
-            "frame_shape": self.frame_shape_,
-            "vocab_size": self.vocab_size_,
-            "embedding_dim": arch["embedding_dim"],
-            "init": self.init,
-            # models saved before the FCN branch and the scaling lack these
-            "fcn_channels": arch.get("fcn_channels", ()),
-            "fcn_kernel_sizes": arch.get("fcn_kernel_sizes", (8, 5, 3)),
-            "squeeze_excite": arch.get("squeeze_excite", False),
-            "input_scaling": getattr(self, "_input_scaling", None) is not None,
-            "per_sequence": tuple(getattr(self, "_per_sequence", ())),
-            "target_channels": _tuple_or_none(getattr(self, "_target_channels", None)),
-            "downsample": getattr(self, "_downsample", 1),
-            "both_scalings": arch.get("scaling") == "both",
-            "anchor": "last" if arch.get("scaling") == "window" else "mean",
-        }
-
-    def _build_net(self, generator, incremental, device, epochs, n_valid=None):
-        # skorch (about a second to import) is loaded by the first fit, not by
-        # ``import sklstm``
-        from ._training import Monitor, PlateauSchedule, ProgressBar, SequenceNet
-
-        monitor_key = (
-            "valid_loss" if self.early_stopping and not incremental else "train_loss"
-        )
-        callbacks = []
-        if self.lr_schedule == "plateau":
-            # before the monitor, which ends the last epoch by raising: the
-            # schedule still records that epoch's learning rate
-            callbacks.append(
-                (
-                    "lr_schedule",
-                    PlateauSchedule(
-                        monitor=monitor_key,
-                        patience=max(1, self.n_iter_no_change // 2),
-                        threshold=self.tol,
-                        min_lr=self.lr * MIN_LR_FRACTION,
-                        state=(
-                            getattr(self, "_scheduler_state", None)
-                            if incremental
-                            else None
-                        ),
-                    ),
-                )
-            )
-        # the user's skorch callbacks see every epoch, the last one included:
-        # they run before the monitor, which ends the last epoch by raising
-        callbacks += _user_callbacks(self.callbacks)
-        callbacks.append(
-            (
-                "monitor",
-                Monitor(
-                    key=monitor_key,
-                    tol=self.tol,
-                    patience=None if incremental else self.n_iter_no_change,
-                    restore_best=self.early_stopping and not incremental,
-                ),
-            )
-        )
-        if self.clip_grad_norm is not None:
-            from skorch.callbacks import GradientNormClipping
-
-            callbacks.append(("clip", GradientNormClipping(self.clip_grad_norm)))
-        if self.verbose:
-            callbacks.append(("progress", ProgressBar(epochs)))
-        return SequenceNet(
-            module=LSTMNetwork,
-            **{f"module__{k}": v for k, v in self._module_kwargs().items()},
-            criterion=self._criterion(),
-            optimizer=OPTIMIZERS[self.optimizer],
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            max_epochs=epochs,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=self.shuffle,
-            iterator_train__generator=generator,
-            iterator_valid=BatchIterator,
-            train_split=(
-                TailSplit(self.validation_fraction, n_valid)
-                if self.early_stopping and not incremental
-                else None
-            ),
-            callbacks=callbacks,
-            device=device,
-            autocast=PRECISIONS[self.precision],
-            cuda_graphs=True,
-            verbose=0,
-        )
-
-    def _record(self, net, incremental=False):
-        """Append the new epochs to ``history_`` and set the summary attributes.
-
-        An interrupt that leaves no finished epoch of this call, or any
-        interrupt of ``partial_fit``, raises ``KeyboardInterrupt`` (``_train``
-        then puts the estimator back as it was, so a user's loop stops); so
-        does a divergence in the first epoch of a call (as
-        :class:`TrainingDivergedError`, with the model left as it was)."""
-        monitor = dict(net.callbacks_)["monitor"]
-        start = len(self.history_)
-        self.history_ = list(self.history_)  # a new list: rollback keeps the old
-        for i, row in enumerate(net.history):
-            if "train_loss" not in row or "dur" not in row:
-                continue  # an epoch that an interrupt cut short
-            entry = {"epoch": start + i + 1, "train_loss": float(row["train_loss"])}
-            if "valid_loss" in row:
-                entry["valid_loss"] = float(row["valid_loss"])
-            if "event_lr" in row:  # the learning rate this epoch trained with
-                entry["lr"] = float(row["event_lr"])
-            entry["dur"] = float(row["dur"])
-            self.history_.append(entry)
-        reason = monitor.stop_reason_
-        if reason == "diverged":
-            self.history_.pop()  # the non-finite epoch's weights were discarded
-        if self.history_ and reason in ("diverged", "interrupted", "converged"):
-            # a new dict: the one in history_ may be shared with a rollback copy
-            self.history_[-1] = {**self.history_[-1], "stopped": reason}
-        self.loss_curve_ = [h["train_loss"] for h in self.history_]
-        self.n_iter_ = len(self.history_)
-        key = "valid_loss" if self.early_stopping else "train_loss"
-        scores = [h[key] for h in self.history_ if key in h]
-        self.best_loss_ = min(scores) if scores else None
-        finished = len(self.history_) - start  # epochs of this call
-        if reason == "diverged":
-            kept = (
-                f"the weights of epoch {self.n_iter_} were kept"
-                if finished
-                else "the estimator was left as it was before this call"
-            )
-            error = TrainingDivergedError(
-                f"Training diverged in epoch {self.n_iter_ + 1}: "
-                f"{monitor.symptom_}; {kept}. Lower lr (now {self.lr}), set "
-                "clip_grad_norm, or scale the inputs."
-            )
-            error.untrained = not finished
-            raise error
-        if reason == "interrupted" and (incremental or not finished):
-            raise KeyboardInterrupt  # nothing of this call to keep: roll back
-        if reason == "interrupted":
-            warnings.warn(
-                f"Training was interrupted; the weights of the last finished epoch "
-                f"({self.n_iter_}) were kept.",
-                UserWarning,
-                stacklevel=4,
-            )
 
     # -- validation ----------------------------------------------------------------
 
@@ -643,7 +446,7 @@ class _BaseLSTM(BaseEstimator):
         """Validate ``X`` and return it as :class:`Sequences` (NaN = padding)."""
         original = X
         X, frame_shape = read_sequences(
-            X, tokens=self.embedding_dim is not None, frames=bool(self._conv_channels())
+            X, tokens=self.embedding_dim is not None, frames=bool(conv_channels(self))
         )
         # feature names and n_features_in_ (the time steps) as scikit-learn keeps
         # them; the sequence length may differ from fit, the channels may not
@@ -689,65 +492,6 @@ class _BaseLSTM(BaseEstimator):
                 "predict; the channel count may not."
             )
 
-    def _conv_channels(self) -> tuple:
-        """``conv_channels`` as a tuple of positive ints, or a clear error."""
-        return _positive_ints(
-            self.conv_channels,
-            "conv_channels",
-            "output channels of each convolution, e.g. (32, 64)",
-        )
-
-    def _check_same_architecture(self):
-        # models fitted before the GRU option have no "cell": they are LSTMs
-        fitted = {"cell": "lstm", **self._fitted_architecture}
-        now = self._architecture()
-        changed = [p for p in ARCHITECTURE if now[p] != fitted[p]]
-        if changed:
-            raise ValueError(
-                f"warm_start=True cannot change {', '.join(changed)} of a fitted "
-                f"model (fitted with "
-                f"{', '.join(f'{p}={fitted[p]!r}' for p in changed)}); set "
-                "warm_start=False to train a new model."
-            )
-
-    def _architecture(self) -> dict:
-        return {p: getattr(self, p) for p in ARCHITECTURE} | {
-            "conv_channels": self._conv_channels(),
-            "fcn_channels": self._fcn_channels(),
-            "fcn_kernel_sizes": self._fcn_kernel_sizes(),
-        }
-
-    def _fcn_channels(self) -> tuple:
-        """``fcn_channels`` as a tuple of positive ints, or a clear error;
-        ``"auto"``: AUTO_FCN for numeric sequences, none for token ids and
-        image sequences (their front ends embed or convolve already)."""
-        if isinstance(self.fcn_channels, str):  # "auto", checked by then
-            plain = self.embedding_dim is None and not getattr(
-                self, "frame_shape_", None
-            )
-            return AUTO_FCN if plain else ()
-        return _positive_ints(
-            self.fcn_channels,
-            "fcn_channels",
-            "output channels of each block of the convolutional branch, e.g. "
-            "(128, 256, 128), or () for none",
-        )
-
-    def _fcn_kernel_sizes(self) -> tuple:
-        kernels = _positive_ints(
-            self.fcn_kernel_sizes,
-            "fcn_kernel_sizes",
-            "one kernel size per block of the convolutional branch, e.g. (8, 5, 3)",
-        )
-        channels = self._fcn_channels()
-        if channels and len(kernels) != len(channels):
-            raise ValueError(
-                f"fcn_kernel_sizes needs one kernel size per entry of fcn_channels: "
-                f"got {len(kernels)} kernel sizes {kernels} for {len(channels)} "
-                f"blocks {channels}."
-            )
-        return kernels
-
     # -- inference -----------------------------------------------------------------
 
     def _forward(self, X):
@@ -760,7 +504,8 @@ class _BaseLSTM(BaseEstimator):
         batch_size = max(self.batch_size, 256)
 
         def need():  # asked only for more than one batch: a request pays nothing
-            return self._block_bytes(batch_size, int(sequences.bounds()[1].max()))
+            longest = int(sequences.bounds()[1].max())
+            return block_bytes(module_kwargs(self), batch_size, longest)
 
         return run_batches(
             self.module_,
@@ -839,37 +584,3 @@ of arrays
             state["module_"] = copy.deepcopy(module).cpu()
             state["_optimizer_state"] = to_cpu(state.get("_optimizer_state"))
         return state
-
-
-def _user_callbacks(callbacks) -> list:
-    """``callbacks`` as skorch's ``(name, callback)`` pairs, or a clear error."""
-    from skorch.callbacks import Callback
-
-    pairs = []
-    for i, item in enumerate(callbacks or ()):
-        name, callback = item if isinstance(item, tuple) else (None, item)
-        if not isinstance(callback, Callback):
-            raise TypeError(
-                f"callbacks[{i}] is a {type(callback).__name__}; expected a skorch "
-                "callback (skorch.callbacks.Callback) or a (name, callback) pair."
-            )
-        pairs.append((name or f"user_{i}_{type(callback).__name__}", callback))
-    reserved = {"lr_schedule", "monitor", "clip", "progress", "epoch_timer"}
-    clash = sorted({n for n, _ in pairs} & reserved)
-    if clash:
-        raise ValueError(f"callbacks may not be named {clash}: sklstm uses the names.")
-    return pairs
-
-
-def _positive_ints(value, name: str, meaning: str) -> tuple:
-    """``value`` as a tuple of positive ints, or a ValueError naming ``name``."""
-    values = tuple(value)
-    if not all(isinstance(v, numbers.Integral) and v >= 1 for v in values):
-        raise ValueError(
-            f"{name} must be a sequence of positive ints ({meaning}); got {value!r}."
-        )
-    return tuple(int(v) for v in values)
-
-
-def _tuple_or_none(value):
-    return None if value is None else tuple(int(v) for v in value)

@@ -1,7 +1,9 @@
-"""How the estimators run their network: device policy, the inference batch
-loop, and the state a training carries from one call to the next (random
-numbers, optimizer, learning-rate schedule). Knows torch and skorch's net,
-nothing of scikit-learn.
+"""How the estimators run their network: device and precision policy, the one
+batch step that training, prediction and the batch-norm refresh all take
+(``forward``), the inference batch loop, and the state a training carries
+from one call to the next (random numbers, optimizer, learning-rate schedule).
+Knows torch, nothing of scikit-learn; skorch is loaded only by the training
+loop (:mod:`sklstm._training`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import itertools
 import re
 import warnings
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 import torch
 
@@ -18,6 +21,65 @@ from ._heap import heap_pad
 from ._network import autocast
 
 DEVICE = re.compile(r"auto|(cpu|cuda)(:\d+)?")  # the devices sklstm trains on
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One training call as the estimator asks for it, in torch's terms."""
+
+    module_kwargs: dict  # LSTMNetwork's arguments
+    input_scaling: tuple | None  # (loc, scale) per channel, set into a new net
+    criterion: torch.nn.Module  # a loss with reduction="none"
+    optimizer: str  # a key of OPTIMIZERS
+    lr: float
+    weight_decay: float
+    batch_size: int
+    epochs: int
+    shuffle: bool
+    validation: float | None  # the share held out at the tail; None: none
+    n_valid: int | None  # that share as a count, when the estimator ordered it
+    patience: int | None  # epochs without improvement by tol; None: run them all
+    tol: float
+    plateau: int | None  # halve the rate after this many epochs on a plateau
+    min_lr: float
+    clip_grad_norm: float | None
+    callbacks: list  # the user's (name, skorch callback) pairs
+    progress: bool
+    precision: str  # a key of PRECISIONS
+    block_bytes: int  # the largest block one step asks for (the heap pad's cue)
+    refresh_norms: bool  # batch norms' statistics recomputed at the end
+
+
+@dataclass(frozen=True)
+class Carry:
+    """What a training leaves for the next to continue from: the network, the
+    random-number state, and (for ``partial_fit``) the optimizer's and the
+    schedule's states."""
+
+    module: torch.nn.Module
+    rng_state: dict
+    optimizer_state: dict | None = None
+    scheduler_state: dict | None = None
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What ``train`` learned: the new carry, skorch's history of the epochs
+    and why they stopped (Monitor's ``stop_reason_``/``symptom_``)."""
+
+    carry: Carry
+    history: list
+    stop_reason: str | None
+    symptom: str | None
 
 
 def resolve_device(device, training=True) -> str:
@@ -49,21 +111,30 @@ def resolve_device(device, training=True) -> str:
     return device
 
 
-def run_batches(module, dataset, device, *, batch_size, dtype, need, fn) -> list:
-    """``fn(module, x, lengths)`` for each inference batch of ``dataset``, the
-    outputs read back to the CPU once every batch is queued (a GPU never waits
-    for the host between batches). ``need()``: the largest block a batch asks
-    for (see ``heap_pad``), called only when there is more than one batch."""
+def forward(module, batch, device, dtype=None, *, cache=True, fn=None):
+    """``module``'s float32 outputs for one :class:`~sklstm._data.Batch`, its
+    tensors moved to ``device`` (a no-op where they are), under mixed precision
+    with ``dtype`` (None: none). ``fn(module, x, lengths)`` replaces the
+    module's forward pass (attention weights); ``cache=False`` keeps autocast's
+    cast weights out of a CUDA graph."""
+    x, lengths = to_device(batch.x, device), to_device(batch.lengths, device)
+    with autocast(device, dtype, cache=cache):
+        out = module(x, lengths) if fn is None else fn(module, x, lengths)
+    return out.float()
+
+
+def run_batches(module, dataset, device, *, batch_size, dtype, need, fn=None) -> list:
+    """``forward`` over the inference batches of ``dataset``, the outputs read
+    back to the CPU once every batch is queued (a GPU never waits for the host
+    between batches). ``need()``: the largest block a batch asks for (see
+    ``heap_pad``), called only when there is more than one batch."""
     dataset = place(dataset, device)
     module = ready(module, device)
     batches = BatchIterator(dataset, batch_size=batch_size)
     # one batch (a served request) would pay more for the pad than it saves
     pad = cpu_pad(device, need()) if len(batches) > 1 else nullcontext()
-    outputs = []
-    with pad, torch.inference_mode(), autocast(device, dtype):
-        for batch, _ in batches:
-            lengths = to_device(batch.lengths, device)
-            outputs.append(fn(module, to_device(batch.x, device), lengths).float())
+    with pad, torch.inference_mode():
+        outputs = [forward(module, batch, device, dtype, fn=fn) for batch, _ in batches]
     # on the CPU, .cpu() returns the tensor itself
     return [out.cpu() for out in outputs]
 

@@ -46,3 +46,16 @@ def network_bytes(module_kwargs: dict) -> int:
     with torch.device("meta"):
         net = LSTMNetwork(**kwargs)
     return 4 * 4 * sum(p.numel() for p in net.parameters())
+
+
+def block_bytes(arch: dict, batch: int, steps: int) -> int:
+    """A rough upper bound of the largest block one step of the network with
+    arguments ``arch`` asks of the allocator: the LSTM's workspace over a batch
+    (four gates and their states per unit, layer and direction) or a
+    convolution's unfolded input. It only decides whether the heap pad is
+    worth making."""
+    units = arch["hidden_size"] * arch["num_layers"] * (1 + arch["bidirectional"])
+    lstm = batch * steps * units * 32
+    channels = max((*arch["fcn_channels"], *arch["conv_channels"]), default=0)
+    kernel = max((*arch["fcn_kernel_sizes"], arch["conv_kernel_size"]))
+    return max(lstm, batch * steps * channels * kernel * 4)

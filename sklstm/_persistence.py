@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from . import _file_checks as checks
+from ._architecture import architecture, module_kwargs
 from ._file_checks import ModelFileError
 from ._files import replacing
 
@@ -241,7 +242,7 @@ def _estimator_parts(estimator):
     for key in estimator.get_params(False):
         state.pop(key, None)
     fitted = {k: _encode(v, f"fitted attribute {k}") for k, v in state.items()}
-    architecture = estimator._module_kwargs()  # as fitted
+    architecture = module_kwargs(estimator)  # as fitted
     tensors = {
         _MODULE + k: v.detach().cpu().contiguous()
         for k, v in module.state_dict().items()
@@ -482,12 +483,12 @@ def _estimator_from(document, tensors, path):
         raise ModelFileError(f"The model file holds an unknown class {name!r}.")
     estimator = cls(**{k: _decode(v) for k, v in document["params"].items()})
     estimator._validate_params()
-    estimator._architecture()  # the element-wise checks of conv_channels and kin
+    architecture(estimator)  # the element-wise checks of conv_channels and kin
     checks.check_fitted_names(name, document["fitted"])
     estimator.__dict__.update({k: _decode(v) for k, v in document["fitted"].items()})
     checks.check_fitted_values(estimator)
     kwargs = _decode(document["module"])
-    checks.check_module_arguments(kwargs, estimator._module_kwargs())
+    checks.check_module_arguments(kwargs, module_kwargs(estimator))
     weights = {
         k[len(_MODULE) :]: v for k, v in tensors.items() if k.startswith(_MODULE)
     }

@@ -1,24 +1,42 @@
-"""The skorch training loop, trimmed and extended for sequences.
+"""The training engine: one call of ``train`` runs one ``fit`` or
+``partial_fit`` of a :class:`Plan` (what the estimator asks for, in torch's
+terms) through skorch and returns what it learned (:class:`Trained`).
 
-``SequenceNet`` feeds :class:`~sklstm._data.Batch` objects to the module and
-weights the loss per sample; ``Monitor`` stops on the MLP rule, keeps the best
-and the last good weights, and notices divergence and interruption.
+``SequenceNet`` is skorch's ``NeuralNet`` fed :class:`~sklstm._data.Batch`
+objects, with the loss weighted per sample. Knows torch and skorch, nothing of
+scikit-learn; imported by the first fit (skorch takes about a second).
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, LRScheduler, PassthroughScoring
+from skorch.callbacks import (
+    Callback,
+    EpochTimer,
+    GradientNormClipping,
+    PassthroughScoring,
+)
 from skorch.utils import TeeGenerator
-from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from . import _graphs
-from ._data import to_device
+from ._callbacks import Monitor, PlateauSchedule, ProgressBar
+from ._data import BatchIterator, TailSplit, place, to_device
+from ._engine import (
+    OPTIMIZERS,
+    PRECISIONS,
+    Carry,
+    Plan,
+    Trained,
+    check_same_optimizer,
+    cpu_pad,
+    forward,
+    restore_rng,
+    save_rng,
+    scheduler_state,
+)
 from ._graphs import StepGraph, _NotRecorded, graphable
-from ._network import autocast
+from ._network import LSTMNetwork
 
 PER_BATCH = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 LOSS_READS_EVERY = 256  # batches whose losses are read from the device at once
@@ -146,11 +164,10 @@ class SequenceNet(NeuralNet):
         self.history.record(prefix + "_batch_count", batch_count)
 
     def infer(self, x, **fit_params):
-        lengths = to_device(x.lengths, self.device)
         # autocast's cache of cast weights cannot live in a CUDA graph
-        with autocast(self.device, self.autocast, cache=self._step_graph is None):
-            out = self.module_(to_device(x.x, self.device), lengths)
-        return out.float()
+        return forward(
+            self.module_, x, self.device, self.autocast, cache=self._step_graph is None
+        )
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = self.criterion_(y_pred, to_device(y_true, self.device))
@@ -159,165 +176,6 @@ class SequenceNet(NeuralNet):
         if loss.ndim > 1:  # several outputs: average them per sample
             loss = loss.flatten(1).mean(dim=1)
         return (loss * to_device(X.weight, self.device)).mean()
-
-
-# No healthy network on scaled data has a weight anywhere near this; one that
-# does has been thrown off by a step far too large (lr=1e30, say).
-WEIGHT_LIMIT = 1e10
-
-
-def _largest_weight(module) -> float:
-    """The largest magnitude among the module's parameters (NaN if any is)."""
-    with torch.no_grad():
-        peaks = [p.detach().abs().amax() for p in module.parameters() if p.numel()]
-        return float(torch.stack(peaks).amax()) if peaks else 0.0
-
-
-class Monitor(Callback):
-    """Stopping rule, best-weight restore, divergence and interruption.
-
-    Stops when ``key`` (``train_loss`` or ``valid_loss``) has not improved on its
-    best value by more than ``tol`` for ``patience`` epochs, as scikit-learn's
-    ``MLPRegressor`` does. With ``restore_best`` the weights of the best epoch are
-    put back at the end. A non-finite loss stops training at once and puts back
-    the weights of the last finite epoch. An interrupt (Ctrl-C) that skorch
-    catches leaves the weights of the last finished epoch.
-    """
-
-    def __init__(self, key="train_loss", tol=1e-4, patience=10, restore_best=False):
-        self.key = key
-        self.tol = tol
-        self.patience = patience
-        self.restore_best = restore_best
-
-    def initialize(self):
-        self.stop_reason_ = None
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        self.stop_reason_ = None
-        self.symptom_ = None
-        self.best_ = math.inf
-        self.best_epoch_ = None
-        self.misses_ = 0
-        self.epochs_done_ = 0
-        self.best_state_ = None
-        self.last_state_ = _snapshot(net.module_)
-
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        losses = [row[k] for k in ("train_loss", "valid_loss") if k in row]
-        if not all(math.isfinite(v) for v in losses):
-            self.stop_reason_ = "diverged"
-            self.symptom_ = "the training loss became NaN or infinite"
-            raise KeyboardInterrupt  # skorch's way to leave the epoch loop
-        largest = _largest_weight(net.module_)
-        if not largest <= WEIGHT_LIMIT:  # NaN too
-            # the loss of an epoch is measured before its last step: a step
-            # that threw the weights far away is only seen in the weights
-            self.stop_reason_ = "diverged"
-            self.symptom_ = (
-                f"a weight reached {largest:.3g}, beyond any trained network's "
-                f"(the limit is {WEIGHT_LIMIT:.0e})"
-            )
-            raise KeyboardInterrupt
-        self.epochs_done_ += 1
-        self.last_state_ = _snapshot(net.module_)
-        score = row[self.key]
-        if score < self.best_ - self.tol:
-            self.misses_ = 0
-        else:
-            self.misses_ += 1
-        if score < self.best_:
-            self.best_ = score
-            self.best_epoch_ = len(net.history)
-            if self.restore_best:
-                self.best_state_ = self.last_state_
-        if self.patience is not None and self.misses_ >= self.patience:
-            self.stop_reason_ = "converged"
-            raise KeyboardInterrupt
-
-    def on_train_end(self, net, **kwargs):
-        if self.stop_reason_ is None and net.history and not _complete(net.history[-1]):
-            self.stop_reason_ = "interrupted"
-        if self.stop_reason_ in ("diverged", "interrupted"):
-            net.module_.load_state_dict(self.last_state_)
-        elif self.restore_best and self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
-
-
-class PlateauSchedule(LRScheduler):
-    """skorch's ``LRScheduler`` with torch's ``ReduceLROnPlateau``: halve the
-    learning rate when ``monitor`` has not improved by ``threshold`` for
-    ``patience`` epochs, down to ``min_lr``.
-
-    ``state`` (from :meth:`current_state` of an earlier training) resumes the
-    schedule where it stopped, so that one-epoch ``partial_fit`` calls follow
-    the same schedule as one long fit.
-    """
-
-    def __init__(
-        self,
-        monitor="train_loss",
-        patience=5,
-        threshold=1e-4,
-        min_lr=0.0,
-        state=None,
-    ):
-        super().__init__(
-            policy=ReduceLROnPlateau,
-            monitor=monitor,
-            mode="min",
-            factor=0.5,
-            patience=patience,
-            threshold=threshold,
-            threshold_mode="abs",
-            min_lr=min_lr,
-        )
-        self.state = state
-
-    @property
-    def kwargs(self):
-        kwargs = super().kwargs
-        kwargs.pop("state", None)
-        return kwargs
-
-    def on_train_begin(self, net, **kwargs):
-        super().on_train_begin(net, **kwargs)
-        if self.state is not None:
-            self.lr_scheduler_.load_state_dict(dict(self.state))
-
-    def current_state(self) -> dict | None:
-        """The schedule's state, to resume it later (plain numbers)."""
-        if self.lr_scheduler_ is None:
-            return None
-        return {
-            k: (list(v) if isinstance(v, (list, tuple)) else v)
-            for k, v in self.lr_scheduler_.state_dict().items()
-        }
-
-
-class ProgressBar(Callback):
-    """A tqdm bar over epochs that shows the latest losses."""
-
-    def __init__(self, total):
-        self.total = total
-
-    def on_train_begin(self, net, **kwargs):
-        from tqdm.auto import tqdm
-
-        self.bar_ = tqdm(total=self.total, unit="epoch", leave=True)
-
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        self.bar_.set_postfix(
-            {k: f"{row[k]:.4g}" for k in ("train_loss", "valid_loss") if k in row},
-            refresh=False,
-        )
-        self.bar_.update(1)
-
-    def on_train_end(self, net, **kwargs):
-        self.bar_.close()
 
 
 def _overrides(callback, event: str) -> bool:
@@ -336,14 +194,6 @@ def _read_losses(pending: list, prefix: str) -> None:
     pending.clear()
 
 
-def _snapshot(module: torch.nn.Module) -> dict:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
-def _complete(row) -> bool:
-    return "train_loss" in row and "dur" in row
-
-
 @torch.no_grad()
 def refresh_batch_norm(module: torch.nn.Module, dataset, batch_size: int) -> None:
     """Set every batch norm's running statistics to those of the trained
@@ -355,8 +205,6 @@ def refresh_batch_norm(module: torch.nn.Module, dataset, batch_size: int) -> Non
     a few dozen samples the network then predicts worse than it trained (seen
     on GunPoint: train loss 0.12, accuracy 0.7 on its own training samples).
     """
-    from ._data import BatchIterator
-
     norms = [
         m
         for m in module.modules()
@@ -375,8 +223,106 @@ def refresh_batch_norm(module: torch.nn.Module, dataset, batch_size: int) -> Non
     device = next(module.parameters()).device
     try:
         for batch, _ in BatchIterator(dataset, batch_size=batch_size):
-            module(to_device(batch.x, device), to_device(batch.lengths, device))
+            forward(module, batch, device)
     finally:
         for norm, momentum in zip(norms, saved, strict=True):
             norm.momentum = momentum
         module.train(was_training)
+
+
+def train(plan: Plan, dataset, device: str, *, seed=None, carry=None) -> Trained:
+    """Run ``plan`` on ``dataset``: a new network seeded with ``seed`` when
+    ``carry`` is None, else ``carry``'s network trained further."""
+    dataset = place(dataset, device)
+    devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+    # training runs on its own copy of torch's global random state
+    with cpu_pad(device, plan.block_bytes), torch.random.fork_rng(devices=devices):
+        generator = torch.Generator()
+        if carry is None:
+            torch.manual_seed(seed)
+            generator.manual_seed(seed)
+        net = build_net(plan, generator, device, carry)
+        net.initialize()
+        if carry is None:
+            if plan.input_scaling is not None:
+                loc, scale = plan.input_scaling
+                net.module_.scaling.loc.copy_(torch.as_tensor(loc))
+                net.module_.scaling.scale.copy_(torch.as_tensor(scale))
+        else:
+            net.module_.load_state_dict(carry.module.state_dict())
+            if carry.optimizer_state is not None:
+                check_same_optimizer(
+                    net.optimizer_, carry.optimizer_state, plan.optimizer
+                )
+                net.optimizer_.load_state_dict(carry.optimizer_state)
+            # after initialize(), whose fresh weights drew random numbers, so
+            # that continued training draws what one long fit would have
+            restore_rng(carry.rng_state, generator, devices)
+        net.partial_fit(dataset, y=None, epochs=plan.epochs)
+        rng_state = save_rng(generator, devices)
+        if plan.refresh_norms and net.history:
+            refresh_batch_norm(net.module_, dataset, plan.batch_size)
+    monitor = dict(net.callbacks_)["monitor"]
+    return Trained(
+        Carry(
+            net.module_, rng_state, net.optimizer_.state_dict(), scheduler_state(net)
+        ),
+        list(net.history),
+        monitor.stop_reason_,
+        monitor.symptom_,
+    )
+
+
+def build_net(plan: Plan, generator, device: str, carry=None) -> SequenceNet:
+    """The skorch net that runs ``plan``, with sklstm's callbacks."""
+    key = "train_loss" if plan.validation is None else "valid_loss"
+    callbacks = []
+    if plan.plateau is not None:
+        # before the monitor, which ends the last epoch by raising: the
+        # schedule still records that epoch's learning rate
+        schedule = PlateauSchedule(
+            monitor=key,
+            patience=plan.plateau,
+            threshold=plan.tol,
+            min_lr=plan.min_lr,
+            state=None if carry is None else carry.scheduler_state,
+        )
+        callbacks.append(("lr_schedule", schedule))
+    # the user's skorch callbacks see every epoch, the last one included:
+    # they run before the monitor, which ends the last epoch by raising
+    callbacks += plan.callbacks
+    monitor = Monitor(
+        key=key,
+        tol=plan.tol,
+        patience=plan.patience,
+        restore_best=plan.validation is not None,
+    )
+    callbacks.append(("monitor", monitor))
+    if plan.clip_grad_norm is not None:
+        callbacks.append(("clip", GradientNormClipping(plan.clip_grad_norm)))
+    if plan.progress:
+        callbacks.append(("progress", ProgressBar(plan.epochs)))
+    return SequenceNet(
+        module=LSTMNetwork,
+        **{f"module__{k}": v for k, v in plan.module_kwargs.items()},
+        criterion=plan.criterion,
+        optimizer=OPTIMIZERS[plan.optimizer],
+        optimizer__weight_decay=plan.weight_decay,
+        lr=plan.lr,
+        batch_size=plan.batch_size,
+        max_epochs=plan.epochs,
+        iterator_train=BatchIterator,
+        iterator_train__shuffle=plan.shuffle,
+        iterator_train__generator=generator,
+        iterator_valid=BatchIterator,
+        train_split=(
+            None
+            if plan.validation is None
+            else TailSplit(plan.validation, plan.n_valid)
+        ),
+        callbacks=callbacks,
+        device=device,
+        autocast=PRECISIONS[plan.precision],
+        cuda_graphs=True,
+        verbose=0,
+    )

@@ -382,12 +382,10 @@ def test_losses_read_in_groups_equal_skorchs_per_batch_reads(
     from sklstm import _training
 
     X, y = small_regression
-    nets = []
-    record = LSTMRegressor._record
+    runs = []  # what each training returned, skorch's history with it
+    train = _training.train
     monkeypatch.setattr(
-        LSTMRegressor,
-        "_record",
-        lambda self, net, **kw: nets.append(net) or record(self, net, **kw),
+        _training, "train", lambda *a, **kw: runs.append(train(*a, **kw)) or runs[-1]
     )
     params = {**FAST, "batch_size": 8, "early_stopping": True, "max_epochs": 4}
     monkeypatch.setattr(_training, "LOSS_READS_EVERY", every)
@@ -397,11 +395,11 @@ def test_losses_read_in_groups_equal_skorchs_per_batch_reads(
     )
     per_batch = LSTMRegressor(**params).fit(X, y)
 
-    def without_times(net):
-        return [{k: v for k, v in row.items() if k != "dur"} for row in net.history]
+    def without_times(run):
+        return [{k: v for k, v in row.items() if k != "dur"} for row in run.history]
 
-    assert len(nets[0].history[0]["batches"]) == 7 + 1  # 6 + 1 training, 1 valid
-    assert without_times(nets[0]) == without_times(nets[1])
+    assert len(runs[0].history[0]["batches"]) == 7 + 1  # 6 + 1 training, 1 valid
+    assert without_times(runs[0]) == without_times(runs[1])
     assert [h["valid_loss"] for h in grouped.history_] == [
         h["valid_loss"] for h in per_batch.history_
     ]

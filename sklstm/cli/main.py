@@ -276,7 +276,7 @@ def main(argv=None) -> int:
     """Run the ``sklstm`` command; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    from .._base import TrainingDivergedError
+    from .._history import TrainingDivergedError
     from .tables import InputError
 
     try:

@@ -8,7 +8,7 @@ holds, not the ones run this time; a failed or interrupted trial is replaced.
 
 from __future__ import annotations
 
-from .._base import TrainingDivergedError
+from .._history import TrainingDivergedError
 from .output import progress
 
 
