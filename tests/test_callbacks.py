@@ -77,8 +77,6 @@ OVERRIDDEN = {
     "fit_loop": ["self", "X", "y", "epochs", "_routing_method", "fit_params"],
     "train_step": ["self", "batch", "fit_params"],
     "get_default_callbacks": ["self"],
-    "initialize_callbacks": ["self"],
-    "notify": ["self", "method_name", "cb_kwargs"],
     "_set_training": ["self", "training"],
     "run_single_epoch": [
         "self",
