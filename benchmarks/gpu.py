@@ -31,7 +31,7 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 from vs_torch import Bare, bare_fit, bare_tensors, sk_fit, workloads
 
-from sklstm._base import PRECISIONS
+from sklstm._engine import PRECISIONS
 
 
 def seconds(fn, *args) -> float:

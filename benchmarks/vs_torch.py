@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from sklstm import LSTMClassifier, LSTMRegressor, make_windows
-from sklstm._base import PRECISIONS
+from sklstm._engine import PRECISIONS
 from sklstm._heap import heap_pad
 from sklstm._network import autocast
 
