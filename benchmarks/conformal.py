@@ -1,12 +1,22 @@
-"""Empirical coverage of conformal intervals around sklstm, through MAPIE.
+"""Empirical coverage of sklstm's intervals: conformal (through MAPIE) and
+learned quantiles (``loss="pinball"``), against seasonal naive and ETS.
 
 On each series of the forecasting panel (``forecast_panel.py``), one-step-ahead
-windows in time order are split 60 / 20 / 20: an ``LSTMRegressor`` at its
-defaults is fitted on the first part, MAPIE's ``SplitConformalRegressor``
-calibrates it on the second, and the last part reports how often the 80 % and
-95 % intervals hold the truth and how wide they are. The reference in the same
-run: seasonal-naive forecasts with split-conformal intervals from the same
-calibration part (the quantile of its absolute errors). Median over seeds.
+windows in time order are split 60 / 20 / 20; the last part reports how often
+the 80 % and 95 % intervals hold the truth and how wide they are.
+
+- conformal: an ``LSTMRegressor`` at its defaults fitted on the first part,
+  MAPIE's ``SplitConformalRegressor`` calibrated on the second;
+- quantile: ``LSTMRegressor(loss="pinball")`` fitted on the first two parts,
+  its own 0.025 / 0.1 / 0.9 / 0.975 quantiles (no calibration);
+- seasonal naive with split-conformal intervals from the same calibration part
+  (the quantile of its absolute errors);
+- ETS (statsmodels' state-space ``ExponentialSmoothing``: damped trend, and the
+  season where there is one) fitted on the first two parts, its one-step-ahead
+  prediction intervals over the last (``get_prediction``, the fitted parameters
+  kept, the states filtered through the new values).
+
+LSTM figures are medians over seeds.
 
 Run:  .venv/bin/python benchmarks/conformal.py [--seeds 3] [--smoke]
 """
@@ -43,6 +53,39 @@ def lstm_intervals(values, window, seed, epochs):
     return y[b:], intervals
 
 
+def quantile_intervals(values, window, seed, epochs):
+    from sklstm import LSTMRegressor, make_windows
+
+    X, y = make_windows(values, window)
+    _, b = split(len(X))
+    model = LSTMRegressor(random_state=seed, max_epochs=epochs, loss="pinball")
+    model.fit(X[:b], y[:b])
+    out = np.stack([model.predict_interval(X[b:], level) for level in LEVELS], -1)
+    return y[b:], out
+
+
+def ets_intervals(values, window, season):
+    """One-step-ahead ETS intervals over the test windows' targets."""
+    from statsmodels.tsa.statespace.exponential_smoothing import (
+        ExponentialSmoothing,
+    )
+
+    n_windows = len(values) - window
+    _, b = split(n_windows)
+    start = window + b  # the first test target's index in the series
+    kwargs = dict(trend=True, damped_trend=True)
+    if season > 1:
+        kwargs["seasonal"] = season
+    fitted = ExponentialSmoothing(values[:start], **kwargs).fit(disp=False)
+    whole = fitted.apply(values)
+    prediction = whole.get_prediction(start=start)
+    out = np.empty((len(values) - start, 2, len(LEVELS)))
+    for k, level in enumerate(LEVELS):
+        bounds = np.asarray(prediction.conf_int(alpha=1 - level))
+        out[:, 0, k], out[:, 1, k] = bounds[:, 0], bounds[:, 1]
+    return values[start:], out
+
+
 def naive_intervals(values, window, season):
     from sklstm import make_windows
 
@@ -75,13 +118,14 @@ def main(argv=None):
     warnings.filterwarnings("ignore")
     epochs = 2 if args.smoke else "auto"
     series = panel(smoke=args.smoke)[: 2 if args.smoke else None]
+    methods = ("conformal", "quantile", "naive", "ets")
     print(
-        "series      test  LSTM cover 80/95 %   width 80/95    "
-        "seasonal naive cover 80/95 %   width 80/95   (median of "
-        f"{args.seeds} seeds)"
+        "coverage of 80 % / 95 % intervals (mean width), one-step-ahead test "
+        f"windows; LSTM rows: median of {args.seeds} seeds"
     )
-    pooled = {"lstm": [[], []], "naive": [[], []]}
-    used = []
+    print(f"{'series':<10} {'test':>5}  " + "  ".join(f"{m:<24}" for m in methods))
+    pooled = {m: [0.0, 0.0] for m in methods}
+    total = 0
     for s in series:
         n_windows = len(s.values) - s.window
         calibration = split(n_windows)[1] - split(n_windows)[0]
@@ -90,31 +134,37 @@ def main(argv=None):
                 f"{s.name:<10} skipped: {calibration} calibration windows are too few"
             )
             continue
-        used.append(s)
-        runs = [
-            lstm_intervals(s.values, s.window, seed, epochs)
-            for seed in range(args.seeds)
-        ]
-        covers = [scores(y, iv)[0] for y, iv in runs]
-        widths = [scores(y, iv)[1] for y, iv in runs]
-        cover = [statistics.median(c[k] for c in covers) for k in range(2)]
-        width = [statistics.median(w[k] for w in widths) for k in range(2)]
-        y, iv = naive_intervals(s.values, s.window, s.season)
-        ncover, nwidth = scores(y, iv)
-        for k in range(2):
-            pooled["lstm"][k] += [c[k] * len(y) for c in covers]
-            pooled["naive"][k].append(ncover[k] * len(y))
-        print(
-            f"{s.name:<10} {len(y):>5}  {cover[0]:>8.2f} / {cover[1]:.2f}  "
-            f"{width[0]:>8.3g} / {width[1]:<8.3g}  {ncover[0]:>14.2f} / {ncover[1]:.2f}"
-            f"  {nwidth[0]:>10.3g} / {nwidth[1]:.3g}"
-        )
-    total = sum(len(naive_intervals(s.values, s.window, s.season)[0]) for s in used)
-    lstm = [sum(pooled["lstm"][k]) / (total * args.seeds) for k in range(2)]
-    naive = [sum(pooled["naive"][k]) / total for k in range(2)]
+        runs = {
+            "conformal": [
+                lstm_intervals(s.values, s.window, seed, epochs)
+                for seed in range(args.seeds)
+            ],
+            "quantile": [
+                quantile_intervals(s.values, s.window, seed, epochs)
+                for seed in range(args.seeds)
+            ],
+            "naive": [naive_intervals(s.values, s.window, s.season)],
+            "ets": [ets_intervals(s.values, s.window, s.season)],
+        }
+        cells = []
+        n = len(runs["naive"][0][0])
+        total += n
+        for m in methods:
+            got = [scores(y, iv) for y, iv in runs[m]]
+            cover = [statistics.median(g[0][k] for g in got) for k in range(2)]
+            width = [statistics.median(g[1][k] for g in got) for k in range(2)]
+            for k in range(2):
+                pooled[m][k] += n * statistics.mean(g[0][k] for g in got)
+            cells.append(
+                f"{cover[0]:.2f}/{cover[1]:.2f} ({width[0]:.3g}/{width[1]:.3g})"
+            )
+        print(f"{s.name:<10} {n:>5}  " + "  ".join(f"{c:<24}" for c in cells))
     print(
-        f"all test points: LSTM covers {lstm[0]:.3f} (80 %) and {lstm[1]:.3f} (95 %); "
-        f"seasonal naive {naive[0]:.3f} and {naive[1]:.3f}"
+        "all test points, coverage 80 % / 95 %: "
+        + "; ".join(
+            f"{m} {pooled[m][0] / total:.3f} / {pooled[m][1] / total:.3f}"
+            for m in methods
+        )
     )
 
 

@@ -165,6 +165,11 @@ def sk_fit(
         bidirectional=w.bidirectional,
         max_epochs=w.epochs,
         n_iter_no_change=w.epochs + 1,  # run every epoch, as the bare loop does
+        # the bare loop's network: no FCN branch (the classifier's default since
+        # issue 23), no input scaling, no schedule
+        fcn_channels=(),
+        scaling=None,
+        lr_schedule=None,
         batch_size=w.batch,
         precision=precision,
         init=init,

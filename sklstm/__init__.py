@@ -3,6 +3,7 @@
 from ._classifier import LSTMClassifier
 from ._config import config_context, get_config, set_config
 from ._history import TrainingDivergedError
+from ._intervals import predict_interval, predict_quantiles
 from ._persistence import ModelFileError, load, save
 from ._plots import plot_attention, plot_history
 from ._regressor import LSTMRegressor
@@ -23,6 +24,8 @@ __all__ = [
     "make_windows",
     "plot_attention",
     "plot_history",
+    "predict_interval",
+    "predict_quantiles",
     "save",
     "set_config",
     "__version__",

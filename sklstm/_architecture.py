@@ -56,7 +56,7 @@ def module_kwargs(est) -> dict:
         "squeeze_excite": arch.get("squeeze_excite", False),
         "input_scaling": getattr(est, "_input_scaling", None) is not None,
         "per_sequence": tuple(getattr(est, "_per_sequence", ())),
-        "target_channels": tuple_or_none(getattr(est, "_target_channels", None)),
+        "target_channels": _per_output(est, getattr(est, "_target_channels", None)),
         "downsample": getattr(est, "_downsample", 1),
         "both_scalings": arch.get("scaling") == "both",
         "anchor": "last" if arch.get("scaling") == "window" else "mean",
@@ -135,5 +135,10 @@ def positive_ints(value, name: str, meaning: str) -> tuple:
     return tuple(int(v) for v in values)
 
 
-def tuple_or_none(value):
-    return None if value is None else tuple(int(v) for v in value)
+def _per_output(est, channels):
+    """Each target's channel (``_target_channels``) once per network output
+    of that target: a quantile model predicts several levels of each."""
+    if channels is None:
+        return None
+    repeat = est._n_model_outputs // len(channels)
+    return tuple(int(c) for c in channels for _ in range(repeat))

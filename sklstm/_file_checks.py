@@ -48,7 +48,8 @@ _COMMON = frozenset(
 )
 FITTED_NAMES = {
     "LSTMClassifier": _COMMON | {"classes_", "_partial_classes"},
-    "LSTMRegressor": _COMMON | {"_y_ndim", "n_outputs_", "y_mean_", "y_scale_"},
+    "LSTMRegressor": _COMMON
+    | {"_y_ndim", "n_outputs_", "y_mean_", "y_scale_", "quantiles_"},
 }
 # The numeric dtypes an array in the metadata may have (strings separately).
 _PLAIN_KINDS = "biuf"
@@ -129,6 +130,26 @@ def _number_or_none(value):
     return value is None or (type(value) in (int, float) and not math.isnan(value))
 
 
+def _quantile_levels(v) -> bool:
+    return (
+        _finite_vector(v, len(v) if isinstance(v, np.ndarray) else -1)
+        and v.dtype.kind == "f"
+        and bool(np.all((v > 0) & (v < 1)))
+        and bool(np.all(np.diff(v) > 0))
+        and 0.5 in v
+    )
+
+
+def _levels_of(e) -> int:
+    """Network outputs per target: the quantile levels, or 1."""
+    levels = getattr(e, "quantiles_", None)
+    return 1 if levels is None else len(levels) or 1
+
+
+def _targets_of(e) -> int:
+    return e._n_model_outputs // _levels_of(e)
+
+
 # What each fitted attribute must be, given the estimator (``e``) it is on.
 _FITTED_RULES = {
     "n_iter_": (lambda v, e: _count(v), "a count"),
@@ -194,15 +215,19 @@ _FITTED_RULES = {
     # the regressor's
     "_y_ndim": (lambda v, e: v in (1, 2) and type(v) is int, "1 or 2"),
     "n_outputs_": (
-        lambda v, e: _count(v, 1) and v == e._n_model_outputs,
-        "the network's number of outputs",
+        lambda v, e: _count(v, 1) and v * _levels_of(e) == e._n_model_outputs,
+        "the network's number of outputs (per quantile level)",
+    ),
+    "quantiles_": (
+        lambda v, e: v is None or _quantile_levels(v),
+        "None or increasing levels strictly between 0 and 1, 0.5 among them",
     ),
     "y_mean_": (
-        lambda v, e: _finite_vector(v, e._n_model_outputs),
+        lambda v, e: _finite_vector(v, _targets_of(e)),
         "one finite number per output",
     ),
     "y_scale_": (
-        lambda v, e: _finite_vector(v, e._n_model_outputs) and bool(np.all(v > 0)),
+        lambda v, e: _finite_vector(v, _targets_of(e)) and bool(np.all(v > 0)),
         "one finite, positive number per output",
     ),
 }

@@ -1,14 +1,21 @@
 """LSTMRegressor."""
 
+import numbers
+
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import _BaseLSTM
+from ._losses import PinballLoss
 
 LOSSES = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
+# the quantiles loss="pinball" trains by default: the 50, 80, 90 and 95 %
+# central intervals and the median
+QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
 
 # the largest mean distance (in standard deviations) between a target and a
 # channel's last value for the channel to count as the target's own past
@@ -25,6 +32,32 @@ def _numeric(y) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _levels(value, name: str) -> np.ndarray:
+    """``value`` (a level or a sequence of them) as a 1-D float array of
+    levels strictly between 0 and 1, or a ValueError naming ``name``."""
+    try:
+        levels = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError):
+        levels = None
+    if (
+        levels is None
+        or levels.ndim != 1
+        or not len(levels)
+        or not np.all((levels > 0) & (levels < 1))
+    ):
+        raise ValueError(
+            f"{name} must be levels strictly between 0 and 1, e.g. (0.1, 0.5, "
+            f"0.9); got {value!r}."
+        )
+    return levels
+
+
+def _describe(levels) -> str:
+    if levels is None:
+        return "a point loss (no quantiles)"
+    return f"quantiles {levels.tolist()}"
 
 
 class LSTMRegressor(RegressorMixin, _BaseLSTM):
@@ -129,8 +162,16 @@ default="window"
         with its mean and spread over the training data. ``"sequence"``: then
         each sequence and channel over its own steps, levels dropped;
         ``"both"``: each channel both ways. None: the input as it is.
-    loss : {"mse", "mae", "huber"}, default="mse"
-        Training loss, computed on the standardised targets.
+    loss : {"mse", "mae", "huber", "pinball"}, default="mse"
+        Training loss, computed on the standardised targets. ``"pinball"``:
+        the quantile (pinball) loss of every level in ``quantiles``, trained
+        jointly in one network; ``predict`` then returns the median, and
+        ``predict_quantiles`` and ``predict_interval`` the other levels.
+    quantiles : sequence of float, default=(0.025, 0.05, 0.1, 0.25, 0.5, \
+0.75, 0.9, 0.95, 0.975)
+        The quantile levels, each strictly between 0 and 1, that
+        ``loss="pinball"`` trains (0.5 is always added: it is what ``predict``
+        returns). Unused with the other losses.
     max_epochs : int or "auto", default="auto"
         Most passes over the training data. ``"auto"``: a budget that adapts to
         the data: about 1,500 optimiser steps, but fewer epochs the more time
@@ -220,6 +261,9 @@ default="window"
         Number of targets.
     y_mean_, y_scale_ : ndarray of shape (n_outputs,)
         Target standardisation learned in ``fit``.
+    quantiles_ : ndarray of float or None
+        With ``loss="pinball"``: the quantile levels the network predicts,
+        in increasing order, 0.5 among them; else None.
 
     See Also
     --------
@@ -238,7 +282,8 @@ default="window"
 
     _parameter_constraints = {
         **_BaseLSTM._parameter_constraints,
-        "loss": [StrOptions(set(LOSSES))],
+        "loss": [StrOptions({*LOSSES, "pinball"})],
+        "quantiles": ["array-like"],
         "scaling": [StrOptions({"window", "channel", "sequence", "both"}), None],
         "validation_split": [StrOptions({"tail", "shuffle"})],
     }
@@ -264,6 +309,7 @@ default="window"
         downsample="auto",
         scaling="window",
         loss="mse",
+        quantiles=QUANTILES,
         max_epochs="auto",
         batch_size=32,
         lr=1e-3,
@@ -323,6 +369,7 @@ default="window"
             callbacks=callbacks,
         )
         self.loss = loss
+        self.quantiles = quantiles
 
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch, starting a new model on the first call.
@@ -356,9 +403,92 @@ default="window"
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, with the rank of the ``y`` seen in ``fit``.
+            Predictions, with the rank of the ``y`` seen in ``fit``; with
+            ``loss="pinball"``, the predicted medians.
         """
-        out = self._forward(X) * self.y_scale_ + self.y_mean_
+        out = self._outputs(X)
+        if out.ndim == 3:  # quantiles: the median
+            out = out[:, :, int(np.flatnonzero(self.quantiles_ == 0.5)[0])]
+        return out.ravel() if self._y_ndim == 1 else out
+
+    def predict_quantiles(self, X, quantiles=None):
+        """Predict quantiles of the targets (a model fitted with
+        ``loss="pinball"``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Sequences, as for ``predict``.
+        quantiles : float or sequence of float, default=None
+            Levels in ``[quantiles_[0], quantiles_[-1]]``; a level between two
+            trained ones is interpolated linearly between their predictions.
+            None: the trained levels ``quantiles_``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples, n_quantiles) or \
+(n_samples, n_outputs, n_quantiles)
+            Predicted quantiles, non-decreasing along the last axis (the
+            network's outputs are sorted: they never cross). The first shape
+            for a 1-D ``y`` in ``fit``, the second for a 2-D one.
+        """
+        levels = self._check_levels(quantiles)
+        out = self._outputs(X)  # (n, outputs, trained levels), sorted
+        idx = np.searchsorted(self.quantiles_, levels, side="right") - 1
+        idx = np.clip(idx, 0, len(self.quantiles_) - 2)
+        low, high = self.quantiles_[idx], self.quantiles_[idx + 1]
+        share = (levels - low) / (high - low)
+        result = out[:, :, idx] * (1 - share) + out[:, :, idx + 1] * share
+        return result[:, 0, :] if self._y_ndim == 1 else result
+
+    def predict_interval(self, X, coverage=0.9):
+        """Predict central intervals of the targets (a model fitted with
+        ``loss="pinball"``): the quantiles ``(1 - coverage) / 2`` and
+        ``(1 + coverage) / 2``.
+
+        These are the network's own quantiles: their coverage on new data
+        is what the pinball loss learned, not a guarantee. For intervals
+        with a coverage guarantee, calibrate them (conformal prediction, e.g.
+        MAPIE; see the forecasting guide).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels), or list of arrays
+            Sequences, as for ``predict``.
+        coverage : float, default=0.9
+            The share of targets the interval is meant to hold, in (0, 1);
+            its ends must lie within the trained levels ``quantiles_``.
+
+        Returns
+        -------
+        interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
+            Lower and upper ends, for a 1-D or a 2-D ``y`` in ``fit``.
+        """
+        if not (
+            isinstance(coverage, numbers.Real)
+            and not isinstance(coverage, bool)
+            and 0 < coverage < 1
+        ):
+            raise ValueError(
+                f"coverage must be a number strictly between 0 and 1 (0.9 for a "
+                f"90 % interval); got {coverage!r}."
+            )
+        half = (1 - float(coverage)) / 2
+        return self.predict_quantiles(X, [half, 1 - half])
+
+    def _outputs(self, X):
+        """The network's outputs for ``X`` on the targets' scale: ``(n,
+        outputs)``, or with quantiles ``(n, outputs, levels)`` sorted along
+        the levels."""
+        out = self._forward(X)
+        levels = getattr(self, "quantiles_", None)
+        if levels is not None:
+            out = np.sort(out.reshape(len(out), self.n_outputs_, len(levels)), axis=2)
+            out = out * self.y_scale_[:, None] + self.y_mean_[:, None]
+        else:
+            out = out * self.y_scale_ + self.y_mean_
         bad = ~np.isfinite(out)
         if bad.any():
             i = int(np.argwhere(bad)[0][0])
@@ -368,10 +498,47 @@ default="window"
                 "overflowed. Check that X holds values of the size seen in fit, or "
                 "refit with scaled inputs or a smaller lr."
             )
-        return out.ravel() if self._y_ndim == 1 else out
+        return out
+
+    def _check_levels(self, quantiles):
+        """``quantiles`` as an array of levels this model can predict."""
+        check_is_fitted(self)
+        trained = getattr(self, "quantiles_", None)
+        if trained is None:
+            raise ValueError(
+                f"predict_quantiles and predict_interval need a model fitted with "
+                f"loss='pinball'; this one was fitted with loss={self.loss!r}. "
+                "Refit with loss='pinball' (and the levels you need in "
+                "quantiles), or calibrate its point forecasts with conformal "
+                "prediction (MAPIE)."
+            )
+        if quantiles is None:
+            return trained.copy()
+        levels = _levels(quantiles, "quantiles")
+        # a level within rounding of a trained one is that one: (1 - 0.8) / 2
+        # is 0.09999999999999998, and 0.1 was trained
+        near = np.abs(levels[:, None] - trained[None, :]) <= 1e-12
+        levels = np.where(near.any(axis=1), trained[near.argmax(axis=1)], levels)
+        outside = levels[(levels < trained[0]) | (levels > trained[-1])]
+        if len(outside):
+            raise ValueError(
+                f"quantile {outside[0]:g} lies outside the levels this model was "
+                f"trained for ({trained[0]:g} to {trained[-1]:g}, quantiles_="
+                f"{trained.tolist()}); refit with it among quantiles."
+            )
+        return levels
 
     def _criterion(self):
+        if self.loss == "pinball":
+            return PinballLoss(self.quantiles_)
         return LOSSES[self.loss](reduction="none")
+
+    def _trained_levels(self):
+        """The quantile levels ``loss`` and ``quantiles`` ask for (sorted, 0.5
+        among them), or None for a point loss."""
+        if self.loss != "pinball":
+            return None
+        return np.union1d(_levels(self.quantiles, "quantiles"), [0.5])
 
     def _check_targets(self, y, reset):
         kind = getattr(y, "dtype", None)
@@ -389,13 +556,27 @@ default="window"
                 f"shape {y.shape}."
             )
         y2 = y.reshape(len(y), -1)
+        levels = self._trained_levels()
         if reset:
             self._y_ndim = y.ndim
-            self.n_outputs_ = self._n_model_outputs = y2.shape[1]
-        elif y2.shape[1] != self.n_outputs_:
+            self.n_outputs_ = y2.shape[1]
+            self.quantiles_ = levels
+            self._n_model_outputs = y2.shape[1] * (1 if levels is None else len(levels))
+            return y2
+        if y2.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y2.shape[1]} outputs, but {type(self).__name__} was "
                 f"fitted with {self.n_outputs_}."
+            )
+        fitted = getattr(self, "quantiles_", None)
+        if (levels is None) != (fitted is None) or (
+            levels is not None and not np.array_equal(levels, fitted)
+        ):
+            raise ValueError(
+                f"Continued training must keep the quantiles the model predicts: "
+                f"it was fitted with {_describe(fitted)}, and loss / quantiles now "
+                f"ask for {_describe(levels)}. Set them back, or set "
+                "warm_start=False to train a new model."
             )
         return y2
 

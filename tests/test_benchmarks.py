@@ -144,6 +144,9 @@ def test_readme_demo_block_is_the_scripts():
 
 def test_conformal_benchmark_smoke():
     """Check that the conformal coverage benchmark runs on a tiny budget and
-    reports coverage for the LSTM and the seasonal-naive reference."""
+    reports coverage for the conformal and quantile LSTMs beside the seasonal-naive
+    and ETS references."""
     out = _run("conformal.py", "--smoke", "--seeds", "1")
-    assert "all test points: LSTM covers" in out and "seasonal naive" in out
+    pooled = out.split("all test points, coverage 80 % / 95 %:")[1]
+    for method in ("conformal", "quantile", "naive", "ets"):
+        assert f"{method} 0." in pooled or f"{method} 1." in pooled
