@@ -34,8 +34,9 @@ def test_pinball_loss_is_each_levels_check_function():
     prediction = torch_tensor([[0.0, 0.0, 0.0, 1.0, 1.0, 1.0]])  # 2 outputs
     y = torch_tensor([[2.0, -1.0]])
     got = loss(prediction, y).numpy()
-    np.testing.assert_allclose(got[0, 0], [0.2, 1.0, 1.8], rtol=1e-6)  # y above: q * 2
-    np.testing.assert_allclose(got[0, 1], [1.8, 1.0, 0.2], rtol=1e-6)  # below: (1 - q) * 2
+    above, below = got[0]  # y above the prediction by 2, then below it by 2
+    np.testing.assert_allclose(above, [0.2, 1.0, 1.8], rtol=1e-6)  # q * 2
+    np.testing.assert_allclose(below, [1.8, 1.0, 0.2], rtol=1e-6)  # (1 - q) * 2
 
 
 def torch_tensor(values):
@@ -64,7 +65,8 @@ def test_levels_between_trained_ones_are_interpolated(fitted):
     q = est.predict_quantiles(X)
     mid = est.predict_quantiles(X, 0.375)  # halfway from 0.25 to 0.5
     np.testing.assert_allclose(mid[:, 0], (q[:, 3] + q[:, 4]) / 2)
-    with pytest.raises(ValueError, match=r"quantile 0.01 lies outside .* \(0.025 to 0.975"):
+    outside = r"quantile 0.01 lies outside .* \(0.025 to 0.975"
+    with pytest.raises(ValueError, match=outside):
         est.predict_quantiles(X, [0.01, 0.5])
     with pytest.raises(ValueError, match="coverage must be .* got 1.5"):
         est.predict_interval(X, coverage=1.5)
@@ -145,9 +147,8 @@ def test_a_pipeline_gives_quantiles_and_intervals():
     q = sklstm.predict_quantiles(pipe, table, [0.25, 0.5])
     np.testing.assert_array_equal(q[:, 1], pipe.predict(table))
     np.testing.assert_array_equal(
-        sklstm.predict_interval(pipe, table, 0.5), sklstm.predict_quantiles(
-            pipe, table, [0.25, 0.75]
-        )
+        sklstm.predict_interval(pipe, table, 0.5),
+        sklstm.predict_quantiles(pipe, table, [0.25, 0.75]),
     )
     with pytest.raises(TypeError, match="got a Pipeline ending in Ridge"):
         from sklearn.linear_model import Ridge
