@@ -1,6 +1,7 @@
 """LSTM networks in scikit-learn's idiom, on PyTorch through skorch."""
 
 from ._backtest import Backtest, backtest
+from ._calendar import CalendarFeatures
 from ._classifier import LSTMClassifier
 from ._config import config_context, get_config, set_config
 from ._forecasting import forecast
@@ -16,6 +17,7 @@ from ._windows import SequenceWindower
 
 __all__ = [
     "Backtest",
+    "CalendarFeatures",
     "LSTMClassifier",
     "LSTMRegressor",
     "ModelFileError",

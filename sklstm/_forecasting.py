@@ -19,11 +19,11 @@ def forecast(
     window,
     *,
     horizon=1,
-    steps=None,
     target=None,
     future=None,
     static=None,
     series_id=None,
+    steps=None,
     future_data=None,
 ):
     """Forecast the ``steps`` values after the end of a series (or of each series).

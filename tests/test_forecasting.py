@@ -307,3 +307,86 @@ def test_a_quantile_model_for_forecasting_survives_save_and_load(tmp_path):
         forecast(back, df, 6, future_data=months, **kw),
     )
     np.testing.assert_array_equal(back.quantiles_, model.quantiles_)
+
+
+# -- CalendarFeatures --------------------------------------------------------------
+
+
+def test_calendar_features_from_a_column_or_the_index():
+    """Check the periodic and plain features, holiday flags from a pandas
+    calendar or a list, and the names of the columns."""
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+
+    from sklstm import CalendarFeatures
+
+    dates = pd.date_range("2024-12-20", periods=20, freq="D")
+    df = pd.DataFrame({"date": dates, "sales": np.arange(20.0)})
+    cal = CalendarFeatures(
+        "date",
+        features=["month", "weekday", "weekend"],
+        holidays=USFederalHolidayCalendar(),
+    )
+    out = cal.fit_transform(df)
+    assert list(cal.get_feature_names_out()) == [
+        "sales",
+        "month_sin",
+        "month_cos",
+        "weekday_sin",
+        "weekday_cos",
+        "weekend",
+        "holiday",
+    ]
+    np.testing.assert_array_equal(out[:, 0], df.sales)
+    phase = 2 * np.pi * dates.weekday / 7
+    np.testing.assert_allclose(out[:, 3], np.sin(phase))
+    np.testing.assert_allclose(out[:, 4], np.cos(phase))
+    np.testing.assert_array_equal(out[:, 5], dates.weekday >= 5)
+    holidays = dates[out[:, 6] == 1]
+    assert list(holidays.strftime("%m-%d")) == ["12-25", "01-01"]
+    plain = CalendarFeatures(
+        features=["month", "year"], cyclic=False, holidays=["2025-01-03"]
+    )
+    out = plain.fit_transform(df.set_index("date"))
+    np.testing.assert_array_equal(out[:, 1], dates.month - 1)
+    np.testing.assert_array_equal(out[:, 2], dates.year)
+    np.testing.assert_array_equal(np.flatnonzero(out[:, 3]), [14])
+    frame = plain.set_output(transform="pandas").transform(df.set_index("date"))
+    assert list(frame.columns) == ["sales", "month", "year", "holiday"]
+
+
+def test_calendar_features_refuse_what_is_not_dates():
+    """Check that each wrong input names what was expected."""
+    from sklstm import CalendarFeatures
+
+    df = pd.DataFrame({"date": ["2024-01-01", "2024-01-02"], "x": [1.0, 2.0]})
+    for cal, X, error, match in (
+        (CalendarFeatures("date"), df.to_numpy(), TypeError, "expects a DataFrame"),
+        (CalendarFeatures("when"), df, ValueError, "column='when' is not a column"),
+        (CalendarFeatures(), df, ValueError, "must be a DatetimeIndex"),
+        (CalendarFeatures("x"), df.assign(x=["a", "b"]), ValueError, "must hold dates"),
+        (CalendarFeatures("date", features=["moon"]), df, ValueError, "features must"),
+        (CalendarFeatures("date", features="month"), df, ValueError, "features"),
+    ):
+        with pytest.raises(error, match=match):
+            cal.fit(X)
+    fitted = CalendarFeatures("date").fit(df)
+    with pytest.raises(ValueError, match="expected the columns seen in fit"):
+        fitted.transform(df.assign(y=1.0))
+
+
+def test_calendar_features_give_future_covariates_to_forecast():
+    """Check the documented path: calendar columns as future covariates in
+    make_windows, and the same transformer on future dates for forecast."""
+    from sklstm import CalendarFeatures
+
+    dates = pd.date_range("2020-01", periods=60, freq="MS")
+    sales = 100 + 10 * np.sin(2 * np.pi * np.arange(60) / 12)
+    cal = CalendarFeatures(features=["month"]).set_output(transform="pandas")
+    df = cal.fit_transform(pd.DataFrame({"sales": sales}, index=dates))
+    kw = dict(horizon=3, target="sales", future=["month_sin", "month_cos"])
+    model = Linear().fit(*make_windows(df, 12, **kw))
+    ahead = pd.DataFrame(
+        {"sales": np.nan}, index=pd.date_range("2025-01", periods=3, freq="MS")
+    )
+    got = forecast(model, df, 12, future_data=cal.transform(ahead), **kw)
+    assert got.shape == (3,) and np.isfinite(got).all()
