@@ -14,14 +14,14 @@ PERIODIC = {
     "quarter": (lambda t: t.quarter - 1, 4),
     "week": (lambda t: t.isocalendar().week.to_numpy() - 1, 53),
     "day": (lambda t: t.day - 1, 31),
-    "weekday": (lambda t: t.weekday, 7),
-    "dayofyear": (lambda t: t.dayofyear - 1, 366),
+    "weekday": (lambda t: t.day_of_week, 7),
+    "dayofyear": (lambda t: t.day_of_year - 1, 366),
     "hour": (lambda t: t.hour, 24),
     "minute": (lambda t: t.minute, 60),
 }
 PLAIN = {
     "year": lambda t: t.year,
-    "weekend": lambda t: t.weekday >= 5,
+    "weekend": lambda t: t.day_of_week >= 5,
     "month_start": lambda t: t.is_month_start,
     "month_end": lambda t: t.is_month_end,
 }

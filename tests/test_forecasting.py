@@ -337,10 +337,10 @@ def test_calendar_features_from_a_column_or_the_index():
         "holiday",
     ]
     np.testing.assert_array_equal(out[:, 0], df.sales)
-    phase = 2 * np.pi * dates.weekday / 7
+    phase = 2 * np.pi * dates.day_of_week / 7
     np.testing.assert_allclose(out[:, 3], np.sin(phase))
     np.testing.assert_allclose(out[:, 4], np.cos(phase))
-    np.testing.assert_array_equal(out[:, 5], dates.weekday >= 5)
+    np.testing.assert_array_equal(out[:, 5], dates.day_of_week >= 5)
     holidays = dates[out[:, 6] == 1]
     assert list(holidays.strftime("%m-%d")) == ["12-25", "01-01"]
     plain = CalendarFeatures(
