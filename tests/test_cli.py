@@ -38,7 +38,7 @@ def test_forecast_a_bundled_dataset(tmp_path, capsys):
     assert (
         cli.main(
             ["forecast", "--dataset", "sunspots", "--difference", "none"]
-            + ["--out", str(tmp_path)]
+            + ["--out", str(tmp_path), "--coverage", "0.8", "--quantiles", "0.5"]
             + QUICK
         )
         == 0
@@ -60,6 +60,16 @@ def test_forecast_a_bundled_dataset(tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     assert "seasonal naive" in report and "MASE" in report
     assert "MAE" in capsys.readouterr().out
+    # quantiles from the CV errors, step by step: in forecast.csv and metrics.json
+    table = pd.read_csv(tmp_path / "forecast.csv")
+    assert list(table.columns) == ["time", "forecast", "q0.1", "q0.5", "q0.9"]
+    np.testing.assert_allclose(table.forecast, forecast, rtol=1e-8)
+    assert (table["q0.1"] <= table["q0.5"]).all() and (
+        table["q0.5"] <= table["q0.9"]
+    ).all()
+    assert (table["q0.1"] < table["q0.9"]).any()
+    assert metrics["settings"]["quantiles"] == [0.1, 0.5, 0.9]
+    assert metrics["forecast"][0]["quantiles"]["0.9"] == pytest.approx(table["q0.9"][0])
 
 
 def test_forecast_chooses_the_preparation_by_cross_validation(tmp_path, capsys):
@@ -330,6 +340,38 @@ def test_a_full_disk_under_out_exits_1_in_one_line(tmp_path):
             json.loads(path.read_text())
 
 
+def test_backtest_a_csv_with_a_future_covariate(tmp_path, capsys):
+    """Check that sklstm backtest scores the LSTM beside seasonal naive from
+    every origin, reads future covariates, writes every forecast, and says
+    what was wrong with a bad --refit or --start."""
+    t = np.arange(120)
+    promo = (t % 10 == 0).astype(float)
+    sales = 50 + 5 * np.sin(2 * np.pi * t / 7) + 20 * promo
+    csv = tmp_path / "sales.csv"
+    pd.DataFrame({"sales": sales, "promo": promo}).to_csv(csv, index=False)
+    out = tmp_path / "bt"
+    args = ["backtest", str(csv), "--target", "sales", "--future-cols", "promo"]
+    args += ["--window", "14", "--horizon", "3", "--season", "7", "--start", "90"]
+    assert (
+        cli.main(args + ["--refit", "2", "--stride", "5", "--out", str(out)] + QUICK)
+        == 0
+    )
+    report = json.loads((out / "backtest.json").read_text())
+    assert report["origins"] == 6 and report["fits"] == 3
+    assert report["interval"] == "conformal"
+    assert set(report["metrics"]) == {"model", "seasonal naive"}
+    frame = pd.read_csv(out / "backtest.csv")
+    assert len(frame) == 2 * 6 * 3
+    np.testing.assert_array_equal(frame.actual[:3], sales[90:93])
+    printed = capsys.readouterr().out
+    assert "seasonal naive" in printed and "MASE" in printed
+    with pytest.raises(SystemExit) as leaving:
+        cli.main(args + ["--refit", "often"])
+    assert leaving.value.code == 2 and "--refit" in capsys.readouterr().err
+    assert cli.main(args[:-2] + ["--start", "5", "--out", str(out)] + QUICK) == 2
+    assert "start=5 must lie between" in capsys.readouterr().err
+
+
 def test_module_entry_point_help(capsys):
     """Check that python -m sklstm --help lists the commands and the exit codes,
     and that each command's help does too (those in-process: one interpreter
@@ -339,7 +381,11 @@ def test_module_entry_point_help(capsys):
     )
     assert done.returncode == 0 and "Exit status" in done.stdout
     assert done.stderr == "" and "classify" in done.stdout
-    for command, expected in (("forecast", "--horizon"), ("classify", "--label")):
+    for command, expected in (
+        ("forecast", "--horizon"),
+        ("classify", "--label"),
+        ("backtest", "--refit"),
+    ):
         with pytest.raises(SystemExit) as leaving:
             cli.main([command, "--help"])
         assert leaving.value.code == 0

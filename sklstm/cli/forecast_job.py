@@ -40,9 +40,13 @@ def run(
     seed=0,
     out="sklstm-output",
     show_progress=True,
+    quantiles=None,
     echo=print,
 ):
-    """Run the forecast job and write its files into ``out``; returns metrics."""
+    """Run the forecast job and write its files into ``out``; returns metrics.
+
+    ``quantiles``: levels in (0, 1) of the forecast's quantiles, from the
+    cross-validated errors step by step (see ``fc.error_quantiles``)."""
     preset = fc.DATASETS[dataset] if csv is None else {}
     window = window or preset.get("window", 24)
     difference = difference or preset.get("difference", "auto")
@@ -106,16 +110,40 @@ def run(
             y, plan, params, verbose=int(show_progress)
         )
     stamps = fc.future_times(series.times, plan.horizon)
+    levels = sorted(set(quantiles or ()))
+    bands = (
+        future[:, None] + fc.error_quantiles(y, folds_out, levels) if levels else None
+    )
     from .._persistence import save
 
     model_path = save(pipe, out / "model.sklstm")
     metrics = _metrics(series, plan, params, study, folds_out, means, stamps, future)
+    if levels:
+        metrics["settings"]["quantiles"] = levels
+        for entry, row in zip(metrics["forecast"], bands, strict=True):
+            entry["quantiles"] = {
+                f"{q:g}": finite_or_none(v) for q, v in zip(levels, row, strict=True)
+            }
+    write_text(out / "forecast.csv", _forecast_csv(stamps, future, levels, bands))
     metrics["settings"]["preparation_cv_mae"] = chosen
     metrics["warning"] = warning
     write_json(out / "metrics.json", metrics)
-    plot = _plot(out / "forecast.png", series, plan, folds_out, stamps, future, pipe)
+    plot = _plot(
+        out / "forecast.png",
+        series,
+        plan,
+        folds_out,
+        stamps,
+        future,
+        pipe,
+        levels,
+        bands,
+    )
     write_text(out / "report.md", _report(metrics, model_path.name, plot.name))
-    echo(f"Wrote metrics.json, forecast.png, {model_path.name} and report.md to {out}")
+    echo(
+        f"Wrote forecast.csv, metrics.json, forecast.png, {model_path.name} and "
+        f"report.md to {out}"
+    )
     return metrics
 
 
@@ -203,6 +231,37 @@ def _metrics(series, plan, params, study, folds, means, stamps, future):
     }
 
 
+def _forecast_csv(stamps, future, levels, bands) -> str:
+    """The forecast as a table: time, forecast, then one column per quantile."""
+    head = ["time", "forecast"] + [f"q{q:g}" for q in levels]
+    lines = [",".join(head)]
+    for k, (t, v) in enumerate(zip(stamps, future, strict=True)):
+        cells = [t, f"{v:.10g}"] + [f"{b:.10g}" for b in (bands[k] if levels else [])]
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def _fan(ax, y, levels, bands):
+    """Shade each central interval of the quantiles (a fan chart)."""
+    ahead = len(y) - 1 + np.arange(0, len(bands) + 1)
+    pairs = [
+        (i, next(j for j, p in enumerate(levels) if abs(1 - q - p) < 1e-12))
+        for i, q in enumerate(levels)
+        if q < 0.5 and any(abs(1 - q - p) < 1e-12 for p in levels)
+    ]
+    for n, (lo, hi) in enumerate(sorted(pairs)):
+        width = round(100 * (levels[hi] - levels[lo]))
+        ax.fill_between(
+            ahead,
+            np.r_[y[-1], bands[:, lo]],
+            np.r_[y[-1], bands[:, hi]],
+            color="tab:red",
+            alpha=0.12 + 0.08 * n,
+            lw=0,
+            label=f"{width} % interval (CV errors)",
+        )
+
+
 def _zoom(ax, y, plan, folds, future):
     """Show the forecasts, not a thin strip at the edge of a long series.
 
@@ -228,7 +287,7 @@ def _zoom(ax, y, plan, folds, future):
     return start
 
 
-def _plot(path, series, plan, folds, stamps, future, pipe):
+def _plot(path, series, plan, folds, stamps, future, pipe, levels=(), bands=None):
     from .._plots import plot_history
 
     plt = pyplot()
@@ -270,9 +329,12 @@ def _plot(path, series, plan, folds, stamps, future, pipe):
     ax.plot(
         ahead, np.r_[y[-1], future], color="tab:red", lw=2, ls=":", label="forecast"
     )
+    if levels:
+        _fan(ax, y, list(levels), bands)
     ax.axvline(len(y) - 0.5, color="black", lw=0.8, alpha=0.5)
     labels = [fc.label(t) for t in series.times] + stamps
-    start = _zoom(ax, y, plan, folds, future)
+    shown = future if bands is None else np.r_[future, bands.ravel()]
+    start = _zoom(ax, y, plan, folds, shown)
     ticks = np.linspace(start, len(labels) - 1, 8).round().astype(int)
     ax.set_xticks(ticks, [labels[i] for i in ticks])
     ax.set_ylabel(series.target)

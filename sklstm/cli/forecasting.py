@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -55,10 +56,14 @@ class Series:
     source: str
     target: str
     season: int  # guessed from the time stamps; 1 when unknown
+    covariates: dict | None = None  # name -> values, in the same order
 
 
-def load_series(csv=None, *, target=None, time_col=None, dataset=None) -> Series:
-    """Read the series from a CSV file or a bundled dataset, checking every step."""
+def load_series(
+    csv=None, *, target=None, time_col=None, dataset=None, covariates=()
+) -> Series:
+    """Read the series from a CSV file or a bundled dataset, checking every step
+    (and the numeric ``covariates`` columns, kept in the same order)."""
     import pandas as pd
 
     if csv is None:
@@ -76,6 +81,12 @@ def load_series(csv=None, *, target=None, time_col=None, dataset=None) -> Series
         source = str(csv)
     column = check_column(table, target, "--target", source)
     values = numeric_column(column, "target", source)
+    extra = {
+        name: numeric_column(
+            check_column(table, name, "covariate", source), "covariate", source
+        )
+        for name in covariates
+    }
     times, season = pd.RangeIndex(len(table)), 1
     if time_col is not None:
         raw = check_column(table, time_col, "--time-col", source)
@@ -96,10 +107,11 @@ def load_series(csv=None, *, target=None, time_col=None, dataset=None) -> Series
             )
         order = np.argsort(times.to_numpy(), kind="stable")
         times, values = times[order], values[order]
+        extra = {name: v[order] for name, v in extra.items()}
         season = _season(times)
     if csv is None:
         season = DATASETS[dataset]["season"]
-    return Series(values, times, source, str(target), season)
+    return Series(values, times, source, str(target), season, extra or None)
 
 
 def _parse_times(raw, source):
@@ -386,6 +398,31 @@ def refit_and_forecast(y, plan, params, *, verbose=0):
     pipe.fit(D[: len(Y)], Y).set_params(lstm__verbose=0)
     d_hat = pipe.predict(D[len(D) - plan.window :])[-1]
     return pipe, plan.invert(z, d_hat)
+
+
+def error_quantiles(y, folds, levels):
+    """Per step ahead, the ``levels`` quantiles of the LSTM's cross-validated
+    errors (truth minus forecast) over every CV origin: ``(horizon, levels)``.
+
+    Split-conformal order statistics: with ``k`` errors, level ``q`` at or above
+    0.5 is the ``ceil((k + 1) q)``-th smallest, below 0.5 the ``floor((k + 1)
+    q)``-th (clipped to the smallest and largest error when ``k`` is too small
+    for the level). Added to the forecast, they give its quantiles.
+    """
+    errors = np.concatenate(
+        [
+            y[f["origins"][:, None] + np.arange(1, f["forecast"].shape[1] + 1)]
+            - f["forecast"]
+            for f in folds
+        ]
+    )
+    ordered = np.sort(errors, axis=0)
+    k = len(ordered)
+    rank = [
+        math.ceil((k + 1) * q) if q >= 0.5 else math.floor((k + 1) * q) for q in levels
+    ]
+    rank = np.clip(rank, 1, k) - 1
+    return ordered[rank].T
 
 
 def future_times(times, horizon):

@@ -39,11 +39,32 @@ def _epochs(text):
     return "auto" if text.strip() == "auto" else _positive(text)
 
 
+def _level(text):
+    """A number strictly between 0 and 1 (a quantile level or a coverage)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a number strictly between 0 and 1; got {text!r}"
+        )
+    return value
+
+
 def _non_negative(text):
     return _at_least(text, 0)
 
 
-def _common(p, *, max_epochs, trials=0, out_default="sklstm-output", threads=None):
+def _common(
+    p, *, max_epochs, trials=0, out_default="sklstm-output", threads=None, search=True
+):
+    if search:
+        _search_options(p, trials)
+    _run_options(p, max_epochs, out_default, threads)
+
+
+def _search_options(p, trials):
     p.add_argument(
         "--trials",
         type=_non_negative,
@@ -59,6 +80,9 @@ def _common(p, *, max_epochs, trials=0, out_default="sklstm-output", threads=Non
         help="Optuna storage: a journal file path (default "
         "DIR/optuna.journal), sqlite:///file.db or postgresql://...",
     )
+
+
+def _run_options(p, max_epochs, out_default, threads):
     p.add_argument(
         "--max-epochs",
         type=_epochs,
@@ -157,7 +181,93 @@ def _forecast_parser(sub):
         metavar="N",
         help="forecast origins per fold (default: the horizon)",
     )
+    p.add_argument(
+        "--quantiles",
+        type=_level,
+        nargs="+",
+        metavar="Q",
+        help="also forecast these quantiles (e.g. 0.1 0.5 0.9), from the "
+        "cross-validated errors step by step; written to forecast.csv and "
+        "metrics.json, drawn as a fan chart",
+    )
+    p.add_argument(
+        "--coverage",
+        type=_level,
+        nargs="+",
+        metavar="C",
+        help="also forecast central intervals of these coverages (e.g. 0.8 0.95): "
+        "the quantiles (1-C)/2 and (1+C)/2",
+    )
     _common(p, max_epochs="auto", threads=1)
+    return p
+
+
+def _backtest_parser(sub):
+    p = sub.add_parser(
+        "backtest",
+        help="forecast a series from many origins and score the forecasts",
+        description="Backtest an LSTMRegressor (at its defaults) on a series: from "
+        "every origin (--start, --stride) forecast the next --horizon values, "
+        "fitted on the rows before it (--refit), with intervals; prints MAE, RMSE, "
+        "MAPE, MASE, interval coverage, width and pinball loss beside the "
+        "seasonal-naive forecast, and writes backtest.csv (every forecast) and "
+        "backtest.json into --out.",
+        epilog=EPILOG,
+    )
+    p.add_argument("csv", nargs="?", help="CSV file with one row per time step")
+    p.add_argument("--target", metavar="COL", help="column to forecast")
+    p.add_argument("--time-col", metavar="COL", help="time column (as for forecast)")
+    p.add_argument(
+        "--dataset",
+        choices=["airline", "sunspots"],
+        help="a bundled dataset instead of a CSV (default airline)",
+    )
+    p.add_argument(
+        "--future-cols",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="future covariates: columns known for the forecast steps too "
+        "(calendar, planned prices)",
+    )
+    p.add_argument("--window", type=_positive, metavar="W", help="default 24")
+    p.add_argument(
+        "--horizon", type=_positive, metavar="H", help="default: the season, or 1"
+    )
+    p.add_argument(
+        "--season", type=_positive, metavar="S", help="for seasonal naive and MASE"
+    )
+    p.add_argument(
+        "--start",
+        type=_positive,
+        metavar="N",
+        help="first origin: rows seen before it (default: the last 4 horizons)",
+    )
+    p.add_argument(
+        "--stride", type=_positive, default=1, metavar="K", help="rows between origins"
+    )
+    p.add_argument(
+        "--refit",
+        default="no",
+        metavar="yes|no|K",
+        help="fit before every origin (yes), once before the first (no, the "
+        "default: one batched predict), or every K origins",
+    )
+    p.add_argument(
+        "--coverage",
+        type=_level,
+        default=0.8,
+        metavar="C",
+        help="interval coverage (default 0.8)",
+    )
+    p.add_argument(
+        "--interval",
+        choices=["conformal", "quantile"],
+        default="conformal",
+        help="conformal (from the earlier origins' errors, the default) or "
+        "quantile (the LSTM trained with the pinball loss)",
+    )
+    _common(p, max_epochs="auto", threads=1, search=False)
     return p
 
 
@@ -225,6 +335,7 @@ def _parser():
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _forecast_parser(sub)
+    _backtest_parser(sub)
     _classify_parser(sub)
     demo = sub.add_parser(
         "demo",
@@ -285,6 +396,8 @@ def main(argv=None) -> int:
         with _threads(args.threads):
             if args.command == "classify":
                 _classify(parser, args)
+            elif args.command == "backtest":
+                _backtest(parser, args)
             else:
                 _forecast(parser, args)
     except InputError as e:
@@ -335,7 +448,47 @@ def _forecast(parser, args):
         seed=args.seed,
         out=args.out,
         show_progress=not args.no_progress,
+        quantiles=_levels(args),
     )
+
+
+def _backtest(parser, args):
+    from .backtest_job import run
+
+    if args.csv is not None and args.dataset is not None:
+        parser.error("give a CSV file or --dataset, not both")
+    if args.refit not in ("yes", "no") and not args.refit.isdigit():
+        parser.error(
+            f"--refit: expected yes, no or a number of origins; got {args.refit!r}"
+        )
+    if args.refit.isdigit() and int(args.refit) < 1:
+        parser.error("--refit: a number of origins must be 1 or more")
+    run(
+        args.csv,
+        target=args.target,
+        time_col=args.time_col,
+        dataset=args.dataset or "airline",
+        future_cols=args.future_cols,
+        window=args.window,
+        horizon=args.horizon,
+        season=args.season,
+        start=args.start,
+        stride=args.stride,
+        refit=args.refit,
+        coverage=args.coverage,
+        interval=args.interval,
+        max_epochs=args.max_epochs,
+        seed=args.seed,
+        out=args.out,
+    )
+
+
+def _levels(args):
+    """The quantile levels that --quantiles and --coverage ask for."""
+    levels = list(args.quantiles or [])
+    for c in args.coverage or []:
+        levels += [round((1 - c) / 2, 12), round((1 + c) / 2, 12)]
+    return sorted(set(levels)) or None
 
 
 def _classify(parser, args):
