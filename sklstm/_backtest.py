@@ -14,9 +14,9 @@ from ._make_windows import _cut, check_counts, lead, read_table
 
 @dataclass
 class Backtest:
-    """What :func:`backtest` returns.
+    """What :func:`backtest` returns (its fields are its parameters).
 
-    Attributes
+    Parameters
     ----------
     forecasts : DataFrame
         One row per model, origin, step and target: ``model`` ("model" or

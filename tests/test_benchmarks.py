@@ -152,3 +152,15 @@ def test_conformal_benchmark_smoke():
     pooled = out.split("all test points, coverage 80 % / 95 %:")[1]
     for method in ("conformal", "quantile", "naive", "ets"):
         assert f"{method} 0." in pooled or f"{method} 1." in pooled
+
+
+def test_forecasting_benchmark_smoke():
+    """Check that the forecasting benchmark runs on a tiny budget and reports
+    MASE and interval scores for the LSTMs, seasonal naive and ETS, and the
+    panel's global and local models."""
+    out = _run("forecasting.py", "--smoke")
+    for method in ("lstm quantile", "lstm conformal", "seasonal naive", "ETS"):
+        assert f"\n{method} " in out
+    for method in ("global LSTM", "local LSTM", "ETS per series", "naive (last value)"):
+        assert f"\n{method} " in out
+    assert "fertility panel: 12 series" in out

@@ -48,6 +48,10 @@ EXPECTED = {
     ),
     "09_hyperparameter_search.py": (r"OptunaSearchCV .*test MSE \d", None),
     "10_evaluation.py": (r"f1_macro\s+[01]\.\d", "evaluation_folds.png"),
+    "11_forecasting_toolkit.py": (
+        r"panel of \d+ shops, one global model: MASE \d",
+        "forecasting_toolkit.png",
+    ),
 }
 
 
