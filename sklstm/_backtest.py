@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import clone
 
-from ._make_windows import _cut, check_counts, lead, read_table
+from ._make_windows import _cut, check_counts, groups, lead, read_table
 
 
 @dataclass
@@ -19,16 +19,17 @@ class Backtest:
     Parameters
     ----------
     forecasts : DataFrame
-        One row per model, origin, step and target: ``model`` ("model" or
-        "seasonal naive"), ``origin`` (label of the last row seen), ``time``
+        One row per model, (series,) origin, step and target: ``model``
+        ("model" or "seasonal naive"), the ``series_id`` column for several
+        series, ``origin`` (label of the last row seen), ``time``
         (label of the row forecast), ``step``, ``target``, ``forecast``,
         ``actual``, and with ``coverage`` ``lower`` and ``upper``.
     metrics : DataFrame
         One row per model: MAE, RMSE, MAPE (percent; NaN where the series
         is 0), MASE (scaled by the seasonal-naive error before the first
-        origin), and with ``coverage`` the interval's empirical coverage,
-        mean width and pinball loss (mean over its two ends), over the rows
-        that have an interval.
+        origin, each series by its own), and with ``coverage`` the interval's
+        empirical coverage, mean width and pinball loss (mean over its two
+        ends), over the rows that have an interval; pooled over the series.
     interval : str or None
         "quantile" (the model's own quantiles), "conformal" or None.
     fits : int
@@ -50,6 +51,7 @@ def backtest(
     target=None,
     future=None,
     static=None,
+    series_id=None,
     start=None,
     stride=1,
     refit=True,
@@ -73,16 +75,23 @@ def backtest(
         ``Pipeline`` ending in one, taking windows from ``make_windows``.
     data : array-like, Series or DataFrame
         One series (or table) in time order, as for ``make_windows``.
-    window, horizon, target, future, static
-        As for ``make_windows``.
+    window, horizon, target, future, static, series_id
+        As for ``make_windows``. With ``series_id`` one (global) model is
+        fitted on the windows of every series before their origins and
+        forecasts every series from each of its origins in one ``predict``;
+        conformal intervals and MASE's scale come from each series' own
+        errors.
     start : int, default=None
-        First origin: the number of rows seen before it. None: half the
-        rows. At least ``window + horizon`` (one training window).
+        First origin: the number of rows of each series seen before it; a
+        negative number counts from the end (``-36``: the last 36 rows hold
+        the origins). None: half the rows. At least ``window + horizon`` (one
+        training window).
     stride : int, default=1
         Rows between consecutive origins.
     refit : bool or int, default=True
         True: fit before every origin (expanding window); False: once, before
-        the first; ``k``: before every ``k``-th origin.
+        the first; ``k``: before every ``k``-th origin (with several series,
+        the ``j``-th origins of all series share a fit).
     coverage : float or None, default=None
         With a value in (0, 1), central intervals of that coverage too.
     interval : {"auto", "quantile", "conformal"}, default="auto"
@@ -115,76 +124,106 @@ def backtest(
         raise ValueError(
             f"interval must be 'auto', 'quantile' or 'conformal'; got {interval!r}."
         )
-    ids, table, layout = read_table(data, target=target, future=future, static=static)
-    n = len(table)
-    start = n // 2 if start is None else start
-    if not isinstance(start, numbers.Integral) or isinstance(start, bool):
-        raise ValueError(f"start must be an integer row count; got {start!r}.")
-    if start < window + horizon or start > n - horizon:
-        raise ValueError(
-            f"start={start} must lie between window + horizon = {window + horizon} "
-            f"(one training window before it) and the rows minus horizon = "
-            f"{n - horizon} (one forecast within the data); data has {n} rows."
-        )
-    X, Y, _ = _cut(
-        lead(table, layout, horizon, ids), window, horizon, 1, layout.targets
+    ids, table, layout = read_table(
+        data, target=target, future=future, static=static, series_id=series_id
     )
-    origins = np.arange(start, n - horizon + 1, stride)
-    t = len(layout.targets)
-    point = np.empty((len(origins), horizon, t))
-    bounds = np.full((len(origins), horizon, t, 2), np.nan)
-    kind = None if coverage is None else _interval_kind(model, interval)
-    fits = 0
-    for j0 in range(0, len(origins), refit_every):
-        segment = slice(j0, j0 + refit_every)
-        o = origins[j0]
-        fitted = clone(model).fit(
-            X[: o - window - horizon + 1], _flat(Y[: o - window - horizon + 1])
+    led = lead(table, layout, horizon, ids)
+    labels = _labels(data, len(table))
+    parts = []
+    for key, rows in groups(ids, len(table)):
+        first = _first_origin(start, len(rows), window, horizon, key)
+        X, Y, _ = _cut(led[rows], window, horizon, 1, layout.targets)
+        origins = np.arange(first, len(rows) - horizon + 1, stride)
+        parts.append(
+            _Part(key, table[rows][:, layout.targets], labels[rows], X, Y, origins)
         )
+    kind = None if coverage is None else _interval_kind(model, interval)
+    t = len(layout.targets)
+    fits = 0
+    for j0 in range(0, max(len(p.origins) for p in parts), refit_every):
+        live = [p for p in parts if j0 < len(p.origins)]
+        seen = [p.origins[j0] - window - horizon + 1 for p in live]
+        X = _join([p.X[:k] for p, k in zip(live, seen, strict=True)])
+        Y = _join([p.Y[:k] for p, k in zip(live, seen, strict=True)])
+        fitted = clone(model).fit(X, _flat(Y))
         fits += 1
-        Xo = X[origins[segment] - window]
-        point[segment] = np.asarray(fitted.predict(Xo)).reshape(len(Xo), horizon, t)
+        chosen = [p.origins[j0 : j0 + refit_every] for p in live]
+        Xo = _join([p.X[o - window] for p, o in zip(live, chosen, strict=True)])
+        point = np.asarray(fitted.predict(Xo)).reshape(len(Xo), horizon, t)
+        ends = None
         if kind == "quantile":
             ends = _final(fitted)[1](Xo, coverage)
-            bounds[segment] = np.asarray(ends).reshape(len(Xo), horizon, t, 2)
-    steps = origins[:, None] + np.arange(horizon)[None, :]  # rows forecast
-    actual = table[steps][:, :, layout.targets]
-    naive = _seasonal_naive(table[:, layout.targets], origins, horizon, season)
-    if kind == "conformal":
-        bounds = _conformal(point, actual, origins, horizon, coverage)
-    naive_bounds = (
-        _conformal(naive, actual, origins, horizon, coverage)
-        if coverage is not None
-        else None
-    )
-    scale = _mase_scale(table[:start, layout.targets], season)
-    labels = _labels(data, n)
+            ends = np.asarray(ends).reshape(len(Xo), horizon, t, 2)
+        at = np.cumsum([0] + [len(o) for o in chosen])
+        for k, p in enumerate(live):
+            p.point.append(point[at[k] : at[k + 1]])
+            if ends is not None:
+                p.bounds.append(ends[at[k] : at[k + 1]])
     names = [layout.names[j] for j in layout.targets]
-    frames = [
-        _tidy(
-            "model",
-            point,
-            bounds if coverage is not None else None,
-            actual,
-            origins,
-            labels,
-            names,
-        ),
-        _tidy("seasonal naive", naive, naive_bounds, actual, origins, labels, names),
-    ]
+    frames, rows = [], {"model": [], "seasonal naive": []}
+    for p in parts:
+        for name, point, bounds in p.finish(horizon, season, coverage, kind):
+            rows[name].append((point, p.actual, bounds, p.scale))
+            frames.append(_tidy(name, point, bounds, p, names, series_id))
     import pandas as pd
 
     forecasts = pd.concat(frames, ignore_index=True)
     metrics = pd.DataFrame(
-        [
-            _scores(
-                point, actual, bounds if coverage is not None else None, scale, coverage
-            ),
-            _scores(naive, actual, naive_bounds, scale, coverage),
-        ],
-        index=pd.Index(["model", "seasonal naive"], name="model"),
+        [_scores(rows[name], coverage) for name in rows],
+        index=pd.Index(list(rows), name="model"),
     )
     return Backtest(forecasts, metrics, kind, fits)
+
+
+class _Part:
+    """One series of a backtest: its targets, labels, windows and origins, and
+    the forecasts gathered for them."""
+
+    def __init__(self, key, values, labels, X, Y, origins):
+        self.key, self.values, self.labels = key, values, labels
+        self.X, self.Y, self.origins = X, Y, origins
+        self.point, self.bounds = [], []
+
+    def finish(self, horizon, season, coverage, kind):
+        """``[(name, point, bounds)]`` for the model and seasonal naive; sets
+        ``actual`` and ``scale`` (MASE's, from the rows before the first origin)."""
+        o = self.origins
+        self.actual = self.values[o[:, None] + np.arange(horizon)[None, :]]
+        self.scale = _mase_scale(self.values[: o[0]], season)
+        point = np.concatenate(self.point)
+        naive = _seasonal_naive(self.values, o, horizon, season)
+        if coverage is None:
+            return [("model", point, None), ("seasonal naive", naive, None)]
+        bounds = (
+            np.concatenate(self.bounds)
+            if kind == "quantile"
+            else _conformal(point, self.actual, o, horizon, coverage)
+        )
+        naive_bounds = _conformal(naive, self.actual, o, horizon, coverage)
+        return [("model", point, bounds), ("seasonal naive", naive, naive_bounds)]
+
+
+def _join(arrays):
+    """One array of many, without a copy when there is one (a view stays one)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _first_origin(start, n, window, horizon, key):
+    where = "" if key is None else f" (series {key!r})"
+    if start is None:
+        first = n // 2
+    elif isinstance(start, numbers.Integral) and not isinstance(start, bool):
+        first = int(start) if start >= 0 else n + int(start)
+    else:
+        raise ValueError(f"start must be an integer row count; got {start!r}.")
+    if first < window + horizon or first > n - horizon:
+        raise ValueError(
+            f"start={start} must lie between window + horizon = {window + horizon} "
+            f"(one training window before it) and the rows minus horizon = "
+            f"{n - horizon} (one forecast within the data); data has {n} "
+            f"rows{where}. A negative start counts from the end."
+        )
+    return first
 
 
 def _refit_every(refit):
@@ -269,7 +308,11 @@ def _mase_scale(seen, season):
     return np.where(scale > 0, scale, np.nan)
 
 
-def _scores(point, actual, bounds, scale, coverage):
+def _scores(parts, coverage):
+    """Metrics over every series' ``(point, actual, bounds, scale)``."""
+    point = np.concatenate([p[0].ravel() for p in parts])
+    actual = np.concatenate([p[1].ravel() for p in parts])
+    scale = np.concatenate([np.broadcast_to(p[3], p[0].shape).ravel() for p in parts])
     error = point - actual
     out = {
         "mae": float(np.mean(np.abs(error))),
@@ -281,9 +324,10 @@ def _scores(point, actual, bounds, scale, coverage):
         ),
         "mase": float(np.mean(np.abs(error) / scale)),
     }
-    if bounds is None:
+    if coverage is None:
         return out
-    lower, upper = bounds[..., 0], bounds[..., 1]
+    lower = np.concatenate([p[2][..., 0].ravel() for p in parts])
+    upper = np.concatenate([p[2][..., 1].ravel() for p in parts])
     has = np.isfinite(lower) & np.isfinite(upper)
     if not has.any():
         return out | {"coverage": np.nan, "width": np.nan, "pinball": np.nan}
@@ -307,20 +351,22 @@ def _labels(data, n):
     return np.asarray(index) if index is not None and len(index) == n else np.arange(n)
 
 
-def _tidy(name, point, bounds, actual, origins, labels, names):
+def _tidy(name, point, bounds, part, names, series_id):
     import pandas as pd
 
     n_o, horizon, t = point.shape
-    o = np.repeat(origins, horizon * t)
+    o = np.repeat(part.origins, horizon * t)
     h = np.tile(np.repeat(np.arange(horizon), t), n_o)
-    columns = {
-        "model": name,
-        "origin": labels[o - 1],
-        "time": labels[o + h],
+    columns = {"model": name}
+    if series_id is not None:
+        columns[series_id] = part.key
+    columns |= {
+        "origin": part.labels[o - 1],
+        "time": part.labels[o + h],
         "step": h + 1,
         "target": np.tile(names, n_o * horizon),
         "forecast": point.ravel(),
-        "actual": actual.ravel(),
+        "actual": part.actual.ravel(),
     }
     if bounds is not None:
         columns["lower"] = bounds[..., 0].ravel()

@@ -372,6 +372,47 @@ def test_backtest_a_csv_with_a_future_covariate(tmp_path, capsys):
     assert "start=5 must lie between" in capsys.readouterr().err
 
 
+def test_backtest_a_long_table_of_shops_with_one_global_model(tmp_path, capsys):
+    """Check that --id-col backtests one global model over every series of a
+    shuffled long table (sorted by --time-col within each series), with future
+    and static covariates, and that a static column that changes is refused."""
+    t = np.arange(40)
+    shops = []
+    for k, size in enumerate((1.0, 10.0, 100.0)):
+        shops.append(
+            pd.DataFrame(
+                {
+                    "day": pd.date_range("2024-01-01", periods=40).strftime("%Y-%m-%d"),
+                    "shop": f"s{k}",
+                    "sales": size * (2 + np.sin(2 * np.pi * t / 7)) + t / 10,
+                    "promo": (t % 9 == 0).astype(float),
+                    "size": size,
+                }
+            )
+        )
+    table = pd.concat(shops)
+    csv = tmp_path / "shops.csv"
+    table.sample(frac=1, random_state=0).to_csv(csv, index=False)
+    args = ["backtest", str(csv), "--target", "sales", "--id-col", "shop"]
+    args += ["--time-col", "day", "--future-cols", "promo", "--static-cols", "size"]
+    args += ["--window", "7", "--horizon", "2", "--start", "-6", "--stride", "2"]
+    out = tmp_path / "bt"
+    assert cli.main(args + ["--out", str(out)] + QUICK) == 0
+    report = json.loads((out / "backtest.json").read_text())
+    assert report["origins"] == 3 * 3 and report["fits"] == 1
+    assert report["season"] == 7 and report["id_col"] == "shop"
+    frame = pd.read_csv(out / "backtest.csv")
+    first = frame[(frame.model == "model") & (frame.shop == "s1")]
+    np.testing.assert_allclose(first.actual[:2], shops[1].sales.to_numpy()[34:36])
+    assert first.time.iloc[0] == "2024-02-04"
+    capsys.readouterr()
+    table.assign(size=np.arange(len(table))).to_csv(csv, index=False)
+    assert cli.main(args + ["--out", str(out)] + QUICK) == 2
+    assert (
+        "static covariate 'size' changes within series 's0'" in capsys.readouterr().err
+    )
+
+
 def test_module_entry_point_help(capsys):
     """Check that python -m sklstm --help lists the commands and the exit codes,
     and that each command's help does too (those in-process: one interpreter

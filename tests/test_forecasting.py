@@ -390,3 +390,66 @@ def test_calendar_features_give_future_covariates_to_forecast():
     )
     got = forecast(model, df, 12, future_data=cal.transform(ahead), **kw)
     assert got.shape == (3,) and np.isfinite(got).all()
+
+
+def test_backtest_of_a_panel_fits_one_global_model():
+    """Check that a backtest over stacked series fits one model on every
+    series' windows before their origins, forecasts each series from its own
+    windows, counts a negative start from each series' end, and scales MASE
+    and conformal intervals by each series' own errors."""
+    t = np.arange(60)
+    noise = np.random.default_rng(0).normal(0, 0.1, 110)
+    long = pd.concat(
+        [
+            pd.DataFrame({"id": "small", "y": 1 + np.sin(t / 3) + noise[:60]}),
+            pd.DataFrame(
+                {"id": "big", "y": 1000 * (1 + np.sin(t[:50] / 3) + noise[60:])}
+            ),
+        ],
+        ignore_index=True,
+    )
+    result = backtest(
+        Linear(),
+        long,
+        8,
+        horizon=2,
+        series_id="id",
+        start=-10,
+        stride=2,
+        refit=False,
+        coverage=0.5,
+    )
+    assert result.fits == 1
+    small, big = long.y[:60].to_numpy(), long.y[60:].to_numpy()
+    windows = [
+        make_windows(small[:50], 8, horizon=2),
+        make_windows(big[:40], 8, horizon=2),
+    ]
+    fitted = Linear().fit(
+        np.concatenate([w[0] for w in windows]), np.concatenate([w[1] for w in windows])
+    )
+    rows = result.forecasts.query("model == 'model'")
+    assert list(rows.columns[:3]) == ["model", "id", "origin"]
+    for name, values in (("small", small), ("big", big)):
+        mine = rows[rows.id == name]
+        origins = np.arange(len(values) - 10, len(values) - 1, 2)
+        np.testing.assert_array_equal(
+            mine.origin.unique(), 60 * (name == "big") + origins - 1
+        )
+        expected = fitted.predict(
+            np.stack([values[o - 8 : o] for o in origins])[..., None]
+        )
+        np.testing.assert_allclose(mine.forecast, expected.ravel())
+        # the last origin's interval: from this series' own earlier errors
+        errors = np.abs(mine.forecast - mine.actual).to_numpy().reshape(-1, 2)
+        known = errors[origins + 2 <= origins[-1]]
+        level = np.ceil((len(known) + 1) * 0.5) / len(known)
+        q = np.quantile(known, level, axis=0, method="higher")
+        np.testing.assert_allclose(mine.upper.to_numpy()[-2:], expected[-1] + q)
+    scale = {
+        "small": np.abs(np.diff(small[:50])).mean(),
+        "big": np.abs(np.diff(big[:40])).mean(),
+    }
+    mase = (rows.forecast - rows.actual).abs() / rows.id.map(scale)
+    assert result.metrics.loc["model", "mase"] == pytest.approx(mase.mean())
+    assert backtest(Linear(), long, 8, horizon=2, series_id="id", start=-10).fits == 9

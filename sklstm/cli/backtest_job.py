@@ -14,6 +14,8 @@ def run(
     time_col=None,
     dataset="airline",
     future_cols=(),
+    static_cols=(),
+    id_col=None,
     window=None,
     horizon=None,
     season=None,
@@ -35,26 +37,45 @@ def run(
     from .._regressor import LSTMRegressor
 
     preset = fc.DATASETS[dataset] if csv is None else {}
-    series = fc.load_series(
-        csv, target=target, time_col=time_col, dataset=dataset, covariates=future_cols
-    )
+    covariates = list(future_cols) + list(static_cols)
+    if id_col is None:
+        series = fc.load_series(
+            csv,
+            target=target,
+            time_col=time_col,
+            dataset=dataset,
+            covariates=covariates,
+        )
+        data = pd.DataFrame({series.target: series.values}, index=series.times)
+        for name, values in (series.covariates or {}).items():
+            data[name] = values
+        source, target, found = series.source, series.target, series.season
+        what = f"{len(data)} values"
+    else:
+        if csv is None:
+            raise InputError("--id-col needs a CSV file (a long table of series).")
+        data, found = fc.load_panel(
+            csv, target=target, id_col=id_col, time_col=time_col, covariates=covariates
+        )
+        source = str(csv)
+        what = f"{data[id_col].nunique()} series, {len(data)} rows"
     window = window or preset.get("window", 24)
-    season = season or series.season
+    season = season or found
     horizon = horizon or preset.get("horizon") or season
-    n = len(series.values)
-    data = pd.DataFrame({series.target: series.values}, index=series.times)
-    for name, values in (series.covariates or {}).items():
-        data[name] = values
-    start = start if start is not None else max(window + horizon, n - 4 * horizon)
+    if start is None:  # the last four horizons of each series hold the origins
+        start = -4 * horizon
+    elif start < 0:
+        start = int(start)
     every = {"yes": True, "no": False}.get(refit)
     every = int(refit) if every is None else every
     model = LSTMRegressor(max_epochs=max_epochs, random_state=seed)
     if interval == "quantile":
         model.set_params(loss="pinball")
+    first = f"row {start}" if start >= 0 else f"{-start} rows before the end"
     echo(
-        f"{series.target} from {series.source}: {n} values; window {window}, "
-        f"horizon {horizon}, origins from row {start} every {stride}, refit "
-        f"{refit}; future covariates: {list(future_cols) or 'none'}."
+        f"{target} from {source}: {what}; window {window}, horizon {horizon}, "
+        f"origins from {first} every {stride}, refit {refit}; future covariates: "
+        f"{list(future_cols) or 'none'}; static: {list(static_cols) or 'none'}."
     )
     try:
         with phase("backtesting", enabled=True):  # one line: no bar
@@ -63,8 +84,10 @@ def run(
                 data,
                 window,
                 horizon=horizon,
-                target=series.target,
+                target=target,
                 future=list(future_cols) or None,
+                static=list(static_cols) or None,
+                series_id=id_col,
                 start=start,
                 stride=stride,
                 refit=every,
@@ -72,7 +95,7 @@ def run(
                 interval=interval,
                 season=season,
             )
-    except ValueError as e:
+    except ValueError as e:  # start, short series, a static that changes …
         raise InputError(str(e)) from None
     out = out_folder(out)
     frame = result.forecasts.copy()
@@ -83,12 +106,14 @@ def run(
         name: {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
         for name, row in result.metrics.iterrows()
     }
-    origins = frame.origin.nunique()
+    first_step = frame[(frame.model == "model") & (frame.step == 1)]
+    origins = int(len(first_step) // max(first_step.target.nunique(), 1))
     write_json(
         out / "backtest.json",
         {
-            "source": series.source,
-            "target": series.target,
+            "source": source,
+            "target": target,
+            "id_col": id_col,
             "window": window,
             "horizon": horizon,
             "season": season,

@@ -114,6 +114,40 @@ def load_series(
     return Series(values, times, source, str(target), season, extra or None)
 
 
+def load_panel(csv, *, target, id_col, time_col=None, covariates=()):
+    """A long table of many series: ``(frame, season)``, the frame holding the
+    id, target and covariate columns (checked), each series' rows in time
+    order, its index the time stamps (or row numbers)."""
+    import pandas as pd
+
+    if target is None:
+        raise InputError(f"Name the column to forecast with --target COL ({csv}).")
+    table = read_table(csv)
+    source = str(csv)
+    ids = check_column(table, id_col, "--id-col", source)
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise InputError(
+            f"The id column {id_col!r} of {source} is empty in row {row}; expected "
+            "a series id in every row."
+        )
+    frame = pd.DataFrame({id_col: ids.to_numpy()})
+    for name, what in [(target, "target")] + [(c, "covariate") for c in covariates]:
+        column = check_column(table, name, f"the {what}", source)
+        frame[name] = numeric_column(column, what, source)
+    season = 1
+    if time_col is not None:
+        times = _parse_times(
+            check_column(table, time_col, "--time-col", source), source
+        )
+        order = np.lexsort((times.to_numpy(), pd.factorize(frame[id_col])[0]))
+        frame, times = frame.iloc[order], times[order]
+        frame.index = times
+        first = times[(frame[id_col] == frame[id_col].iloc[0]).to_numpy()]
+        season = _season(first) if len(first) >= 3 else 1
+    return frame, season
+
+
 def _parse_times(raw, source):
     import pandas as pd
 

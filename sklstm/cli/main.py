@@ -52,6 +52,19 @@ def _level(text):
     return value
 
 
+def _origin(text):
+    """A row count, or a negative one counting from the end; not 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a row number (negative: from the end), not 0; got {text!r}"
+        )
+    return value
+
+
 def _non_negative(text):
     return _at_least(text, 0)
 
@@ -230,6 +243,19 @@ def _backtest_parser(sub):
         help="future covariates: columns known for the forecast steps too "
         "(calendar, planned prices)",
     )
+    p.add_argument(
+        "--static-cols",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="static covariates: one value per series (size, region)",
+    )
+    p.add_argument(
+        "--id-col",
+        metavar="COL",
+        help="long table of many series: the column naming each row's series; "
+        "one global model is backtested over all of them",
+    )
     p.add_argument("--window", type=_positive, metavar="W", help="default 24")
     p.add_argument(
         "--horizon", type=_positive, metavar="H", help="default: the season, or 1"
@@ -239,9 +265,10 @@ def _backtest_parser(sub):
     )
     p.add_argument(
         "--start",
-        type=_positive,
+        type=_origin,
         metavar="N",
-        help="first origin: rows seen before it (default: the last 4 horizons)",
+        help="first origin: rows of each series seen before it, or a negative "
+        "number counting from the end (default: -4 x horizon)",
     )
     p.add_argument(
         "--stride", type=_positive, default=1, metavar="K", help="rows between origins"
@@ -469,6 +496,8 @@ def _backtest(parser, args):
         time_col=args.time_col,
         dataset=args.dataset or "airline",
         future_cols=args.future_cols,
+        static_cols=args.static_cols,
+        id_col=args.id_col,
         window=args.window,
         horizon=args.horizon,
         season=args.season,
