@@ -413,6 +413,58 @@ def test_backtest_a_long_table_of_shops_with_one_global_model(tmp_path, capsys):
     )
 
 
+def test_forecast_every_shop_with_future_covariates(tmp_path, capsys):
+    """Check that forecast --id-col fits one global model, reads the future
+    covariates of the steps ahead from the rows with an empty target, writes a
+    forecast per shop and step, and refuses an empty target inside a series."""
+    t = np.arange(50)
+    frames = []
+    for k, size in enumerate((1.0, 100.0)):
+        sales = size * (2 + np.sin(2 * np.pi * t / 7))
+        sales[46:] = np.nan  # the four days to forecast
+        frames.append(
+            pd.DataFrame(
+                {
+                    "day": pd.date_range("2024-03-01", periods=50).strftime("%Y-%m-%d"),
+                    "shop": f"s{k}",
+                    "sales": sales,
+                    "promo": (t % 5 == 0).astype(float),
+                }
+            )
+        )
+    csv = tmp_path / "shops.csv"
+    pd.concat(frames).to_csv(csv, index=False)
+    out = tmp_path / "out"
+    args = ["forecast", str(csv), "--target", "sales", "--id-col", "shop"]
+    args += ["--time-col", "day", "--future-cols", "promo", "--window", "7"]
+    args += ["--horizon", "4", "--folds", "2"]
+    assert cli.main(args + ["--out", str(out)] + QUICK) == 0
+    table = pd.read_csv(out / "forecast.csv")
+    assert list(table.columns) == ["shop", "time", "step", "forecast"]
+    assert len(table) == 8 and set(table.shop) == {"s0", "s1"}
+    assert list(table.time[:4]) == [
+        "2024-04-16",
+        "2024-04-17",
+        "2024-04-18",
+        "2024-04-19",
+    ]
+    assert np.isfinite(table.forecast).all()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["backtest_origins_per_series"] == 8
+    assert set(metrics["backtest"]) == {"model", "seasonal naive"}
+    model = sklstm.load(out / "model.sklstm")
+    assert model.n_outputs_ == 4
+    capsys.readouterr()
+    broken = pd.concat(frames)
+    broken.iloc[10, 2] = np.nan
+    broken.to_csv(csv, index=False)
+    assert cli.main(args + ["--out", str(out)] + QUICK) == 2
+    assert "is empty in a row followed by values" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(args + ["--trials", "2"])
+    assert "--trials is not available with --id-col" in capsys.readouterr().err
+
+
 def test_module_entry_point_help(capsys):
     """Check that python -m sklstm --help lists the commands and the exit codes,
     and that each command's help does too (those in-process: one interpreter

@@ -54,7 +54,7 @@ def run(
     else:
         if csv is None:
             raise InputError("--id-col needs a CSV file (a long table of series).")
-        data, found = fc.load_panel(
+        data, _, found = fc.load_panel(
             csv, target=target, id_col=id_col, time_col=time_col, covariates=covariates
         )
         source = str(csv)

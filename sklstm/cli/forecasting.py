@@ -114,38 +114,68 @@ def load_series(
     return Series(values, times, source, str(target), season, extra or None)
 
 
-def load_panel(csv, *, target, id_col, time_col=None, covariates=()):
-    """A long table of many series: ``(frame, season)``, the frame holding the
-    id, target and covariate columns (checked), each series' rows in time
-    order, its index the time stamps (or row numbers)."""
+def load_panel(csv, *, target, id_col, time_col=None, covariates=(), future=False):
+    """A table of one series or (``id_col``) many: ``(history, ahead, season)``.
+
+    ``history`` holds the id, target and covariate columns (checked), each
+    series' rows in time order, its index the time stamps (or row numbers).
+    With ``future``, rows at the end of a series whose target is empty are
+    its forecast steps: ``ahead`` holds them (their covariates), else None.
+    """
     import pandas as pd
 
     if target is None:
         raise InputError(f"Name the column to forecast with --target COL ({csv}).")
     table = read_table(csv)
     source = str(csv)
-    ids = check_column(table, id_col, "--id-col", source)
-    if ids.isna().any():
-        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise InputError(
-            f"The id column {id_col!r} of {source} is empty in row {row}; expected "
-            "a series id in every row."
-        )
-    frame = pd.DataFrame({id_col: ids.to_numpy()})
-    for name, what in [(target, "target")] + [(c, "covariate") for c in covariates]:
-        column = check_column(table, name, f"the {what}", source)
-        frame[name] = numeric_column(column, what, source)
-    season = 1
+    frame = pd.DataFrame(index=pd.RangeIndex(len(table)))
+    if id_col is not None:
+        ids = check_column(table, id_col, "--id-col", source)
+        if ids.isna().any():
+            row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+            raise InputError(
+                f"The id column {id_col!r} of {source} is empty in row {row}; "
+                "expected a series id in every row."
+            )
+        frame[id_col] = ids.to_numpy()
+    column = check_column(table, target, "--target", source)
+    empty = column.isna().to_numpy() if future else np.zeros(len(table), bool)
+    frame[target] = np.nan
+    frame.loc[~empty, target] = numeric_column(column[~empty], "target", source)
+    for name in covariates:
+        values = check_column(table, name, "a covariate", source)
+        frame[name] = numeric_column(values, "covariate", source)
+    season, keys = (
+        1,
+        (pd.factorize(frame[id_col])[0] if id_col else np.zeros(len(frame), int)),
+    )
     if time_col is not None:
         times = _parse_times(
             check_column(table, time_col, "--time-col", source), source
         )
-        order = np.lexsort((times.to_numpy(), pd.factorize(frame[id_col])[0]))
-        frame, times = frame.iloc[order], times[order]
+        order = np.lexsort((times.to_numpy(), keys))
+        frame, times, keys, empty = (
+            frame.iloc[order],
+            times[order],
+            keys[order],
+            empty[order],
+        )
         frame.index = times
-        first = times[(frame[id_col] == frame[id_col].iloc[0]).to_numpy()]
+        first = times[keys == keys[0]]
         season = _season(first) if len(first) >= 3 else 1
-    return frame, season
+    # an empty target is a forecast step only after the series' last value
+    later = pd.Series(~empty[::-1]).groupby(keys[::-1]).cummax().to_numpy()[::-1]
+    gap = empty & later
+    if gap.any():
+        row = int(np.flatnonzero(gap)[0])
+        raise InputError(
+            f"The target column {target!r} of {source} is empty in a row followed "
+            f"by values of its series ({frame.index[row]!s}); expected empty targets "
+            "only after a series' last value (the steps to forecast); fill gaps first."
+        )
+    if not empty.any():
+        return frame, None, season
+    return frame[~empty], frame[empty], season
 
 
 def _parse_times(raw, source):

@@ -211,8 +211,34 @@ def _forecast_parser(sub):
         help="also forecast central intervals of these coverages (e.g. 0.8 0.95): "
         "the quantiles (1-C)/2 and (1+C)/2",
     )
+    _covariate_options(p, "forecasts every series with one global model")
     _common(p, max_epochs="auto", threads=1)
     return p
+
+
+def _covariate_options(p, global_model):
+    p.add_argument(
+        "--future-cols",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="future covariates: columns known for the forecast steps too "
+        "(calendar, planned prices); for forecast, the rows after each series' "
+        "last value hold them, with the target empty",
+    )
+    p.add_argument(
+        "--static-cols",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="static covariates: one value per series (size, region)",
+    )
+    p.add_argument(
+        "--id-col",
+        metavar="COL",
+        help="long table of many series: the column naming each row's series; "
+        f"{global_model}",
+    )
 
 
 def _backtest_parser(sub):
@@ -235,27 +261,7 @@ def _backtest_parser(sub):
         choices=["airline", "sunspots"],
         help="a bundled dataset instead of a CSV (default airline)",
     )
-    p.add_argument(
-        "--future-cols",
-        nargs="+",
-        default=[],
-        metavar="COL",
-        help="future covariates: columns known for the forecast steps too "
-        "(calendar, planned prices)",
-    )
-    p.add_argument(
-        "--static-cols",
-        nargs="+",
-        default=[],
-        metavar="COL",
-        help="static covariates: one value per series (size, region)",
-    )
-    p.add_argument(
-        "--id-col",
-        metavar="COL",
-        help="long table of many series: the column naming each row's series; "
-        "one global model is backtested over all of them",
-    )
+    _covariate_options(p, "backtests one global model over all of them")
     p.add_argument("--window", type=_positive, metavar="W", help="default 24")
     p.add_argument(
         "--horizon", type=_positive, metavar="H", help="default: the season, or 1"
@@ -457,6 +463,9 @@ def _forecast(parser, args):
         parser.error("give a CSV file or --dataset, not both")
     if args.csv is None and args.target is not None and args.dataset is None:
         parser.error(f"--target {args.target} needs a CSV file to read it from")
+    if args.id_col or args.future_cols or args.static_cols:
+        _global_forecast(parser, args)
+        return
     run(
         args.csv,
         target=args.target,
@@ -476,6 +485,41 @@ def _forecast(parser, args):
         out=args.out,
         show_progress=not args.no_progress,
         quantiles=_levels(args),
+    )
+
+
+def _global_forecast(parser, args):
+    from .global_job import run
+
+    if args.csv is None:
+        parser.error("--id-col, --future-cols and --static-cols need a CSV file")
+    for flag, given in (
+        ("--trials", args.trials),
+        ("--difference", args.difference),
+        ("--quantiles", args.quantiles),
+        ("--coverage", args.coverage),
+    ):
+        if given:
+            parser.error(
+                f"{flag} is not available with --id-col, --future-cols or "
+                "--static-cols (they forecast the values as they are with one model, "
+                "backtested over the last origins)"
+            )
+    run(
+        args.csv,
+        target=args.target,
+        id_col=args.id_col,
+        time_col=args.time_col,
+        future_cols=args.future_cols,
+        static_cols=args.static_cols,
+        window=args.window,
+        horizon=args.horizon,
+        season=args.season,
+        test_size=args.test_size,
+        folds=args.folds,
+        max_epochs=args.max_epochs,
+        seed=args.seed,
+        out=args.out,
     )
 
 
