@@ -33,3 +33,12 @@ def small_classification():
     X = rng.normal(size=(60, 8, 2))
     y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
     return X, y
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs two workers on two cores), each
+    worker keeps torch to one thread, so the workers do not fight for cores."""
+    import os
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)
