@@ -451,7 +451,14 @@ class _BaseLSTM(BaseEstimator):
         # feature names and n_features_in_ (the time steps) as scikit-learn keeps
         # them; the sequence length may differ from fit, the channels may not
         names = original if hasattr(original, "columns") else X
-        if reset or X.steps == self.n_features_in_:
+        plain = (  # nothing for scikit-learn's name check to find or to warn about
+            not reset
+            and type(original) is np.ndarray
+            and not hasattr(self, "feature_names_in_")
+        )
+        if (reset or X.steps == self.n_features_in_) and not plain:
+            # plain arrays skip it: with X.steps == n_features_in_ it only looks
+            # for column names (a fifth of a one-sample predict, through narwhals)
             validate_data(self, names, reset=reset, skip_check_array=True)
         if reset:
             self.frame_shape_ = frame_shape
@@ -465,7 +472,8 @@ class _BaseLSTM(BaseEstimator):
 
     def _validate_X(self, X):
         """Check ``X`` for prediction and return it as :class:`Sequences`."""
-        check_is_fitted(self)
+        if "module_" not in self.__dict__:  # else fitted: spare the tag lookup
+            check_is_fitted(self)
         return self._check_X(X, reset=False)
 
     def _check_channels(self, X, frame_shape):

@@ -40,12 +40,15 @@ class SequenceDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, sequences, y=None, weight=None, y_scaling=None):
-        with warnings.catch_warnings():
-            # a window view is read-only; the table is only ever read from
-            warnings.filterwarnings(
-                "ignore", message=".*not writable", category=UserWarning
-            )
+        if sequences.table.flags.writeable:
             self.table = torch.from_numpy(sequences.table)
+        else:
+            with warnings.catch_warnings():
+                # a window view is read-only; the table is only ever read from
+                warnings.filterwarnings(
+                    "ignore", message=".*not writable", category=UserWarning
+                )
+                self.table = torch.from_numpy(sequences.table)
         self.n, self.steps = sequences.n, sequences.steps
         self.first, self.stride = sequences.first, sequences.stride
         patch = sequences.patch
@@ -130,6 +133,11 @@ class SequenceDataset(torch.utils.data.Dataset):
         """
         if isinstance(index, slice):
             start, stop, _ = index.indices(self.n)
+            if self.patch is None and self.y is None and self.weight is None:
+                # grid samples, nothing else to gather: one slice of the view,
+                # copied (as a gather would) so the network never sees the table
+                x = self.windows[start:stop].to(torch.float32, copy=True)
+                return Batch(x, None, None), None
             host_index = torch.arange(start, stop)
             index = torch.arange(start, stop, device=self.device)
         weight = None if self.weight is None else self.weight[index]
