@@ -12,6 +12,7 @@ from ._persistence import ModelFileError, load, save
 from ._plots import plot_attention, plot_history
 from ._regressor import LSTMRegressor
 from ._scaler import SequenceScaler
+from ._streaming import StreamingPredictor
 from ._version import __version__
 from ._windows import SequenceWindower
 
@@ -23,6 +24,7 @@ __all__ = [
     "ModelFileError",
     "SequenceScaler",
     "SequenceWindower",
+    "StreamingPredictor",
     "TrainingDivergedError",
     "backtest",
     "config_context",

@@ -233,6 +233,37 @@ class LSTMNetwork(nn.Module):
             out = out * spread[:, self.target_channels] + mean[:, self.target_channels]
         return out
 
+    def not_streamable(self) -> str | None:
+        """Why ``step`` cannot reproduce ``forward`` one step at a time (a
+        part that reads a whole sequence at once), or None when it can."""
+        reasons = [
+            (self.bidirectional, "bidirectional=True (reads each sequence backwards)"),
+            (self.pooling != "last", f"pooling={self.pooling!r} (needs 'last')"),
+            (self.fcn is not None, "an FCN branch (pools over the whole sequence)"),
+            (getattr(self, "downsample", 1) != 1, "downsample > 1 (averages steps)"),
+            (
+                self.scaling is not None and self.scaling.any_per_sequence,
+                "per-window or per-sequence input scaling (the statistics of the "
+                "whole window)",
+            ),
+            (
+                any(not isinstance(p, TokenEmbedding) for p in self.front),
+                "a convolutional front end (reads neighbouring steps)",
+            ),
+        ]
+        found = [why for bad, why in reasons if bad]
+        return "; ".join(found) or None
+
+    def step(self, x: torch.Tensor, state=None):
+        """One new time step ``x`` (``(batch, channels)``, or ``(batch,)`` token
+        ids) after the recurrent ``state`` of the steps before (None: none):
+        ``(outputs, state)``, the outputs ``forward`` gives for the whole
+        sequence so far. Only where ``not_streamable()`` is None."""
+        x, _ = self._scale(x.unsqueeze(1), None)
+        x = self._front(x, None)
+        out, state = self.lstm(x, state)
+        return self.head(self.dropout(out[:, -1])), state
+
     def encode(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:

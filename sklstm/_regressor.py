@@ -482,7 +482,10 @@ default="window"
         """The network's outputs for ``X`` on the targets' scale: ``(n,
         outputs)``, or with quantiles ``(n, outputs, levels)`` sorted along
         the levels."""
-        out = self._forward(X)
+        return self._on_target_scale(self._forward(X))
+
+    def _on_target_scale(self, out):
+        """Raw network outputs ``(n, model outputs)`` as in ``_outputs``."""
         levels = getattr(self, "quantiles_", None)
         if levels is not None:
             out = np.sort(out.reshape(len(out), self.n_outputs_, len(levels)), axis=2)
