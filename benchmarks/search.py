@@ -9,15 +9,19 @@ costs with a small fit; then the first parallel search starts joblib's workers
 parallel searches alternate (warm: the workers exist, as for later searches in a
 session), so that both see the same machine. ``--serial-threads 1`` runs the
 serial search at one torch thread instead (the parallel one's refit, in this
-process, stays at the default). Run:
+process, stays at the default). ``--dask`` runs the parallel search on a
+``distributed.LocalCluster`` of two worker processes (one thread each) under
+``joblib.parallel_backend("dask")`` instead of loky (``pip install
+"sklstm[dask]"``). Run:
 
     .venv/bin/python benchmarks/search.py [--epochs 20] [--repeats 3]
-        [--serial-threads N]
+        [--serial-threads N] [--dask]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -39,7 +43,23 @@ def main() -> None:
         default=None,
         help="torch threads for the serial search (default: torch's own)",
     )
+    parser.add_argument(
+        "--dask", action="store_true", help="the parallel search on a Dask cluster"
+    )
     args = parser.parse_args()
+    backend = contextlib.nullcontext
+    if args.dask:
+        import joblib
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+
+        def backend():
+            return joblib.parallel_backend("dask")
+
     default_threads = torch.get_num_threads()
     serial_threads = args.serial_threads or default_threads
     print(
@@ -57,7 +77,9 @@ def main() -> None:
     def search(n_jobs):
         torch.set_num_threads(serial_threads if n_jobs == 1 else default_threads)
         start = time.perf_counter()
-        fitted = GridSearchCV(est, grid, cv=TimeSeriesSplit(3), n_jobs=n_jobs).fit(X, y)
+        with backend() if n_jobs > 1 else contextlib.nullcontext():
+            search = GridSearchCV(est, grid, cv=TimeSeriesSplit(3), n_jobs=n_jobs)
+            fitted = search.fit(X, y)
         return time.perf_counter() - start, fitted.best_params_
 
     cold, best = search(2)
@@ -73,14 +95,18 @@ def main() -> None:
         f"serial {s:.1f} s (median of {args.repeats}; "
         f"{min(serial):.1f}-{max(serial):.1f})"
     )
-    print(f"n_jobs=2 cold {cold:.1f} s: speed-up {s / cold:.2f}x")
+    where = "Dask, 2 workers" if args.dask else "n_jobs=2"
+    print(f"{where} cold {cold:.1f} s: speed-up {s / cold:.2f}x")
     print(
-        f"n_jobs=2 warm {statistics.median(warm):.1f} s: speed-up "
+        f"{where} warm {statistics.median(warm):.1f} s: speed-up "
         f"{statistics.median(ratios):.2f}x (median of {args.repeats} pairs; "
         f"{min(ratios):.2f}-{max(ratios):.2f}x)"
     )
     same = len({str(b) for b in bests}) == 1
     print(f"same best parameters: {same} ({bests[0]})")
+    if args.dask:
+        client.close()
+        cluster.close()
 
 
 if __name__ == "__main__":
