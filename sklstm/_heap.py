@@ -130,7 +130,11 @@ def _reserve(libc, pad):
     blocks are then carved from that free chunk rather than mapped. Returns the
     fence, to free on leaving.
     """
-    pieces = [libc.malloc(PIECE) for _ in range(pad // PIECE)]
+    # the list is made whole first: grown while the pieces are taken, its
+    # buffers would land between them and split the free chunk
+    pieces = [0] * (pad // PIECE)
+    for i in range(len(pieces)):
+        pieces[i] = libc.malloc(PIECE)
     pieces = [p for p in pieces if p]
     if not pieces:
         return None
