@@ -8,6 +8,7 @@ from ._forecasting import forecast
 from ._history import TrainingDivergedError
 from ._intervals import predict_interval, predict_quantiles
 from ._make_windows import make_windows
+from ._onnx import export_onnx
 from ._persistence import ModelFileError, load, save
 from ._plots import plot_attention, plot_history
 from ._regressor import LSTMRegressor
@@ -28,6 +29,7 @@ __all__ = [
     "TrainingDivergedError",
     "backtest",
     "config_context",
+    "export_onnx",
     "forecast",
     "get_config",
     "load",
