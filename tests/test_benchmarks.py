@@ -164,3 +164,13 @@ def test_forecasting_benchmark_smoke():
     for method in ("global LSTM", "local LSTM", "ETS per series", "naive (last value)"):
         assert f"\n{method} " in out
     assert "fertility panel: 12 series" in out
+
+
+def test_latency_benchmark_smoke():
+    """Check that the serving-latency benchmark runs sklstm, the bare module,
+    onnxruntime and the streaming predictor side by side."""
+    import pytest
+
+    pytest.importorskip("onnxruntime")
+    out = _run("latency.py", "--smoke")
+    assert "sk/bare" in out and len(out.strip().splitlines()) == 6
