@@ -30,13 +30,15 @@ from ._architecture import (
     fcn_channels,
     module_kwargs,
 )
-from ._data import SequenceDataset, normalised_weights
+from ._data import Batch, SequenceDataset, normalised_weights
 from ._engine import (
     DEVICE,
     OPTIMIZERS,
     PRECISIONS,
     Carry,
     Plan,
+    forward,
+    ready,
     resolve_device,
     run_batches,
     to_cpu,
@@ -504,8 +506,45 @@ class _BaseLSTM(BaseEstimator):
 
     def _forward(self, X):
         """Raw network outputs for ``X`` as a float64 numpy array."""
+        out = self._plain_request(X)
+        if out is not None:
+            return out
         outputs = self._per_batch(self._validate_X(X), lambda m, x, n: m(x, n))
         return torch.cat(outputs).double().numpy()
+
+    def _plain_request(self, X):
+        """The outputs for a served request, straight to the network: a plain
+        float array of one batch, without padding, on the CPU. It is the batch
+        the general path would build (the same float32 numbers, no lengths),
+        so the outputs are the same; anything else (other types, NaN or
+        infinite values, wrong channels, tokens, frames, names, more than one
+        batch, a GPU) returns None and takes the general path, with its checks
+        and errors."""
+        if (
+            type(X) is not np.ndarray
+            or X.dtype not in (np.float32, np.float64)
+            or X.ndim not in (2, 3)
+            or "module_" not in self.__dict__
+            or hasattr(self, "feature_names_in_")
+            or getattr(self, "vocab_size_", None) is not None
+            or getattr(self, "frame_shape_", None) is not None
+            or not 0 < len(X) <= max(self.batch_size, 256)
+            or X.shape[1] < 1
+            or (X.shape[2] if X.ndim == 3 else 1) != self.n_channels_in_
+            or self.device not in ("cpu", "auto")
+        ):
+            return None
+        biggest = np.abs(X).max()
+        if not biggest <= np.finfo(np.float32).max:  # NaN, inf, too big
+            return None
+        device = self._device(training=False)
+        if device != "cpu":
+            return None
+        x = torch.tensor(X if X.ndim == 3 else X[:, :, None], dtype=torch.float32)
+        module = ready(self.module_, device)
+        with torch.inference_mode():
+            out = forward(module, Batch(x), device, PRECISIONS[self.precision])
+        return out.double().numpy()
 
     def _per_batch(self, sequences, fn) -> list:
         """``fn(module, x, lengths)`` for each inference batch, on the CPU."""

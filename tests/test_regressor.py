@@ -589,3 +589,39 @@ def test_a_refit_diverging_at_once_keeps_the_fitted_model(small_regression):
     after = _state(reg, X)
     np.testing.assert_array_equal(after[0], before[0])
     assert after[1:] == before[1:]
+
+
+def test_a_served_request_takes_the_short_path_with_the_same_numbers(monkeypatch):
+    """Check that one-batch plain arrays (float32, float64, 2-D) go straight to
+    the network and give exactly what the general path gives; padding, other
+    types and too many samples take the general path."""
+    from sklstm import LSTMClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 12, 2))
+    y = X[:, -1, 0] - X[:, :, 1].mean(axis=1)
+    reg = LSTMRegressor(hidden_size=6, max_epochs=2, random_state=0).fit(X, y)
+    clf = LSTMClassifier(hidden_size=6, max_epochs=2, random_state=0).fit(X, y > 0)
+    uni = LSTMRegressor(hidden_size=6, max_epochs=2, random_state=0).fit(X[:, :, 0], y)
+    requests = [
+        (reg, X[:3]),
+        (reg, X[:1].astype(np.float32)),
+        (reg, X[5:9, 4:]),  # shorter sequences
+        (clf, X[:2]),
+        (uni, X[:2, :, 0]),  # 2-D: one channel
+    ]
+    short = [(m, x, m._plain_request(x)) for m, x in requests]
+    assert all(out is not None for _, _, out in short)
+    monkeypatch.setattr(LSTMRegressor, "_plain_request", lambda self, X: None)
+    monkeypatch.setattr(LSTMClassifier, "_plain_request", lambda self, X: None)
+    for model, x, out in short:
+        np.testing.assert_array_equal(out, model._forward(x))
+    monkeypatch.undo()
+    padded = X[:2].copy()
+    padded[0, :3] = np.nan  # leading padding: the general path reads it
+    for x in (padded, X[:2].tolist(), np.repeat(X, 8, axis=0)):  # 320 > one batch
+        assert reg._plain_request(x) is None
+    assert reg._plain_request(X[:2].astype(np.int64)) is None
+    assert reg._plain_request(X[:2, :, :1]) is None  # wrong channels: its error
+    with pytest.raises(ValueError, match="channels"):
+        reg.predict(X[:2, :, :1])
