@@ -12,10 +12,12 @@ serial search at one torch thread instead (the parallel one's refit, in this
 process, stays at the default). ``--dask`` runs the parallel search on a
 ``distributed.LocalCluster`` of two worker processes (one thread each) under
 ``joblib.parallel_backend("dask")`` instead of loky (``pip install
-"sklstm[dask]"``). Run:
+"sklstm[dask]"``), its workers started without Dask's
+``MALLOC_TRIM_THRESHOLD_=65536`` as docs/dask.md advises (``--dask-trim`` keeps
+it). Run:
 
     .venv/bin/python benchmarks/search.py [--epochs 20] [--repeats 3]
-        [--serial-threads N] [--dask]
+        [--serial-threads N] [--dask [--dask-trim]]
 """
 
 from __future__ import annotations
@@ -46,12 +48,22 @@ def main() -> None:
     parser.add_argument(
         "--dask", action="store_true", help="the parallel search on a Dask cluster"
     )
+    parser.add_argument(
+        "--dask-trim",
+        action="store_true",
+        help="keep Dask's MALLOC_TRIM_THRESHOLD_=65536 in the workers (its default; "
+        "without the flag the workers start without it, as docs/dask.md advises)",
+    )
     args = parser.parse_args()
     backend = contextlib.nullcontext
     if args.dask:
+        import dask
         import joblib
         from distributed import Client, LocalCluster
 
+        if not args.dask_trim:  # glibc's default trimming, as outside Dask
+            key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+            dask.config.set({key: None})
         cluster = LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         )
