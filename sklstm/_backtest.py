@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import clone
 
+from ._intervals import check_coverage
 from ._make_windows import _cut, check_counts, groups, lead, read_table
 
 
@@ -111,15 +112,7 @@ def backtest(
     """
     check_counts(window=window, horizon=horizon, stride=stride, season=season)
     refit_every = _refit_every(refit)
-    if coverage is not None and not (
-        isinstance(coverage, numbers.Real)
-        and not isinstance(coverage, bool)
-        and 0 < coverage < 1
-    ):
-        raise ValueError(
-            f"coverage must be None or a number strictly between 0 and 1; got "
-            f"{coverage!r}."
-        )
+    coverage = check_coverage(coverage, optional=True)
     if interval not in ("auto", "quantile", "conformal"):
         raise ValueError(
             f"interval must be 'auto', 'quantile' or 'conformal'; got {interval!r}."

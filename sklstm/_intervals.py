@@ -7,7 +7,27 @@ estimator's ``predict_quantiles`` / ``predict_interval``.
 
 from __future__ import annotations
 
+import numbers
+
 from sklearn.pipeline import Pipeline
+
+
+def check_coverage(coverage, *, optional=False):
+    """``coverage`` as a float in (0, 1), or a ValueError saying what came
+    (None passes through when ``optional``)."""
+    if optional and coverage is None:
+        return None
+    if not (
+        isinstance(coverage, numbers.Real)
+        and not isinstance(coverage, bool)
+        and 0 < coverage < 1
+    ):
+        allowed = "None or a number" if optional else "a number"
+        raise ValueError(
+            f"coverage must be {allowed} strictly between 0 and 1 (0.9 for a 90 % "
+            f"interval); got {coverage!r}."
+        )
+    return float(coverage)
 
 
 def predict_quantiles(model, X, quantiles=None):

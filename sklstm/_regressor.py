@@ -1,7 +1,5 @@
 """LSTMRegressor."""
 
-import numbers
-
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
@@ -10,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import _BaseLSTM
+from ._intervals import check_coverage
 from ._losses import PinballLoss
 
 LOSSES = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
@@ -466,16 +465,7 @@ default="window"
         interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
             Lower and upper ends, for a 1-D or a 2-D ``y`` in ``fit``.
         """
-        if not (
-            isinstance(coverage, numbers.Real)
-            and not isinstance(coverage, bool)
-            and 0 < coverage < 1
-        ):
-            raise ValueError(
-                f"coverage must be a number strictly between 0 and 1 (0.9 for a "
-                f"90 % interval); got {coverage!r}."
-            )
-        half = (1 - float(coverage)) / 2
+        half = (1 - check_coverage(coverage)) / 2
         return self.predict_quantiles(X, [half, 1 - half])
 
     def _outputs(self, X):

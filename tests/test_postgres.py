@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -21,7 +20,7 @@ import pytest
 
 pytest.importorskip("psycopg")  # SQLAlchemy 2.1's PostgreSQL driver
 
-from test_studies import COMPLETE, RACER, _complete, _worker  # noqa: E402
+from test_studies import COMPLETE, _complete, _worker, race  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("postgres")  # one server per run (loadgroup)
 
@@ -45,7 +44,12 @@ def postgres_url():
     """A database on a throwaway PostgreSQL server; stopped afterwards."""
     bindir = _binaries()
     if bindir is None:
-        pytest.skip("no PostgreSQL binaries (make test installs Debian's postgresql)")
+        # make test's postgres target installs Debian's postgresql first; this
+        # is reached only where that failed (no root and no sudo), as it says
+        pytest.skip(
+            "no PostgreSQL binaries (pg_ctl on PATH or /usr/lib/postgresql/*/bin): "
+            "`make postgres` installs Debian's postgresql"
+        )
     root = tempfile.mkdtemp(prefix="sklstm-pg-")
     os.chmod(root, 0o755)
     as_user = []
@@ -117,29 +121,10 @@ def test_workers_that_create_one_postgres_study_at_once_all_get_it(
 ):
     """Check create_study's retries against PostgreSQL: four processes creating
     the same new study in a fresh database at the same instant all get it."""
-    script = tmp_path / "racer.py"
-    script.write_text(RACER)
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("CREATE DATABASE race")
     base, _, _ = postgres_url.rpartition("/")
-    subprocess.run(
-        [sys.executable, "-c", (
-            "import psycopg; c = psycopg.connect(" + repr(postgres_url) + ","
-            " autocommit=True); c.execute('CREATE DATABASE race')"
-        )],
-        check=True,
-        timeout=60,
-    )  # fmt: skip
-    url = f"{base}/race"
-    start = time.time() + 4  # after the imports
-    racers = [
-        subprocess.Popen(
-            [sys.executable, str(script), url, str(start)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    outputs = [r.communicate(timeout=120) for r in racers]
-    for racer, (_, err) in zip(racers, outputs, strict=True):
-        assert racer.returncode == 0, err[-2000:]
+    outputs = race(tmp_path, f"{base}/race")
     assert len({out.strip() for out, _ in outputs}) == 1

@@ -114,24 +114,30 @@ print("study", create_study("race", storage=sys.argv[1])._study_id)
 """
 
 
-def test_workers_that_create_one_rdb_study_at_once_all_get_it(tmp_path):
-    """Check that four processes creating the same new study in a fresh SQLite file at
-    the same instant all get it. Before create_study retried, one in four or so
-    failed with 'table alembic_version already exists' (measured)."""
+def race(tmp_path, url, racers=4):
+    """``racers`` processes create the study "race" in ``url`` at one instant
+    (after their imports); each must succeed. Their outputs."""
     script = tmp_path / "racer.py"
     script.write_text(RACER)
-    url = f"sqlite:///{tmp_path}/race.db"
-    start = time.time() + 3  # after the imports
-    racers = [
+    start = time.time() + 4  # after the imports
+    running = [
         subprocess.Popen(
             [sys.executable, str(script), url, str(start)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(4)
+        for _ in range(racers)
     ]
-    outputs = [r.communicate(timeout=120) for r in racers]
-    for racer, (_, err) in zip(racers, outputs, strict=True):
+    outputs = [r.communicate(timeout=120) for r in running]
+    for racer, (_, err) in zip(running, outputs, strict=True):
         assert racer.returncode == 0, err[-2000:]
+    return outputs
+
+
+def test_workers_that_create_one_rdb_study_at_once_all_get_it(tmp_path):
+    """Check that four processes creating the same new study in a fresh SQLite file at
+    the same instant all get it. Before create_study retried, one in four or so
+    failed with 'table alembic_version already exists' (measured)."""
+    outputs = race(tmp_path, f"sqlite:///{tmp_path}/race.db")
     assert {out.strip() for out, _ in outputs} == {"study 1"}
