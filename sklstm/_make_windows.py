@@ -183,8 +183,9 @@ def lead(table, layout, horizon, ids):
     out = table.copy()
     f = layout.future
     for _, rows in groups(ids, len(table)):
-        out[rows[: len(rows) - horizon][:, None], f] = table[rows[horizon:][:, None], f]
-        out[rows[max(len(rows) - horizon, 0) :][:, None], f] = np.nan
+        keep = max(len(rows) - horizon, 0)  # a series shorter than horizon: none
+        out[rows[:keep][:, None], f] = table[rows[horizon:][:, None], f]
+        out[rows[keep:][:, None], f] = np.nan
     return out
 
 

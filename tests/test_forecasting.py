@@ -83,6 +83,8 @@ def test_stacked_series_are_windowed_apart_with_their_origins():
     np.testing.assert_array_equal(X[3:, 0, 1], 9.0)
     with pytest.raises(ValueError, match=r"shorter than window=5 plus horizon=2.*'a'"):
         make_windows(df, 5, horizon=2, series_id="id")
+    with pytest.raises(ValueError, match=r"shorter than window=2 plus horizon=7.*'a'"):
+        make_windows(df, 2, horizon=7, series_id="id", future="size")  # a < horizon
     changing = df.assign(size=np.arange(13.0))
     with pytest.raises(ValueError, match="static covariate 'size' changes within"):
         make_windows(changing, 3, series_id="id", static="size")
