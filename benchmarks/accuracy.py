@@ -50,12 +50,15 @@ from panel import DATASETS, ONE_NN, PUBLISHED, load  # noqa: E402
 # LSTMClassifier parameters of each recipe; "default" sets none
 DEFAULT_WORK = 7900  # sklstm._recipe.WORK and SIZE_POWER as shipped
 DEFAULT_POWER = 0.45
+DEFAULT_EPS = 1e-12
 _AUTO = dict(max_epochs="auto", lr_schedule="plateau")
 RECIPES = {
     "default": {},
     # the budget WORK / sqrt(N) before it became WORK / N**0.45 (set "_power")
     "work12500": {"_work": 12_500, "_power": 0.5},
     "work15000": {"_work": 15_000, "_power": 0.5},
+    # per-sequence scaling's variance floor before SEQUENCE_EPS (set "_eps")
+    "eps1e-5": {"_eps": 1e-5},
     "fcn32": dict(hidden_size=32, fcn_channels=(32, 64, 32), **_AUTO),
     "fcn32_p30": dict(
         hidden_size=32, fcn_channels=(32, 64, 32), n_iter_no_change=30, **_AUTO
@@ -126,6 +129,7 @@ def classifier(recipe: str, seed: int, smoke: bool = False):
     # "_work": the budget's WORK constant for this recipe (candidates for it)
     _recipe.WORK = params.pop("_work", DEFAULT_WORK)
     _recipe.SIZE_POWER = params.pop("_power", DEFAULT_POWER)
+    _recipe.SEQUENCE_EPS = params.pop("_eps", DEFAULT_EPS)
     if smoke:
         params["max_epochs"] = 2
     return LSTMClassifier(**params)

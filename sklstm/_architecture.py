@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numbers
 
-from ._recipe import AUTO_FCN
+from ._recipe import AUTO_FCN, LINKED_EPS
 
 # parameters that shape the module; a warm start cannot change them
 ARCHITECTURE = (
@@ -59,6 +59,8 @@ def module_kwargs(est) -> dict:
         "target_channels": _per_output(est, getattr(est, "_target_channels", None)),
         "downsample": getattr(est, "_downsample", 1),
         "both_scalings": arch.get("scaling") == "both",
+        # models saved before SEQUENCE_EPS divided by sqrt(variance + 1e-5)
+        "sequence_eps": getattr(est, "_sequence_eps", LINKED_EPS),
         "anchor": "last" if arch.get("scaling") == "window" else "mean",
     }
 

@@ -52,6 +52,7 @@ from ._recipe import (
     MIN_LR_FRACTION,
     auto_epochs,
     channel_statistics,
+    sequence_eps,
     validation_last,
 )
 from ._tokens import largest_id
@@ -392,6 +393,7 @@ class _BaseLSTM(BaseEstimator):
         self._input_scaling = None
         self._per_sequence = ()
         self._target_channels = None
+        self._sequence_eps = sequence_eps(linked=False)
         if (
             self.scaling is None
             or self.embedding_dim is not None
@@ -407,6 +409,7 @@ class _BaseLSTM(BaseEstimator):
             self._target_channels = self._link_targets(sequences, y, loc, scale, weight)
             if self._target_channels is not None:
                 self._per_sequence = tuple(sorted(set(self._target_channels)))
+                self._sequence_eps = sequence_eps(linked=True)
 
     def _link_targets(self, sequences, y, loc, scale, weight=None):
         """One input channel per output whose window each output is read

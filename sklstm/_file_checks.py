@@ -34,6 +34,7 @@ _COMMON = frozenset(
         "_per_sequence",
         "_scheduler_state",
         "_seed",
+        "_sequence_eps",
         "_target_channels",
         "best_loss_",
         "feature_names_in_",
@@ -165,6 +166,10 @@ _FITTED_RULES = {
     ),
     "_per_sequence": (lambda v, e: _counts(v), "a tuple of channels"),
     "_target_channels": (lambda v, e: v is None or _counts(v), "None or channels"),
+    "_sequence_eps": (
+        lambda v, e: isinstance(v, float) and 0 < v < 1,
+        "a number between 0 and 1",
+    ),
     "best_loss_": (lambda v, e: _number_or_none(v), "None or a number"),
     "loss_curve_": (
         lambda v, e: isinstance(v, list) and all(_number_or_none(x) for x in v),

@@ -88,6 +88,9 @@ class LSTMNetwork(nn.Module):
     anchor : {"mean", "last"}
         Per-sequence scaling centres each sequence on its mean, or on its last
         valid value (what a forecast continues from).
+    sequence_eps : float
+        Per-sequence scaling divides by ``sqrt(variance + sequence_eps)``, the
+        variance in globally standardised units.
     downsample : int
         The LSTM reads each run of this many steps averaged into one (the
         convolutional branch reads every step): long sequences cost the LSTM
@@ -121,6 +124,7 @@ class LSTMNetwork(nn.Module):
         both_scalings: bool = False,
         anchor: str = "mean",
         cell: str = "lstm",
+        sequence_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -134,7 +138,11 @@ class LSTMNetwork(nn.Module):
         self.scaling = None
         if input_scaling:
             self.scaling = InputScaling(
-                input_size, per_sequence, both=both_scalings, anchor=anchor
+                input_size,
+                per_sequence,
+                eps=sequence_eps,
+                both=both_scalings,
+                anchor=anchor,
             )
             input_size = self.scaling.out_features
         self.target_channels = None

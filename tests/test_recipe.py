@@ -145,6 +145,50 @@ def test_sequence_scaling_ignores_each_sequences_level_and_gain():
     assert unscaled.module_.scaling is None
 
 
+@pytest.mark.parametrize("scaling", ["sequence", "both"])
+def test_sequence_scaling_normalises_traces_far_smaller_than_the_channel(scaling):
+    """Check that a sequence 1e-4 the size of the channel's spread comes out of
+    per-sequence scaling with unit variance (a floor of 1e-5 on its variance in
+    the channel's units had shrunk it to 0.05) and predicts as itself
+    stretched."""
+    import torch
+
+    X = rng.normal(size=(40, 30, 1)) * np.repeat([1e3, 1.0], 20)[:, None, None]
+    y = rng.integers(0, 2, size=40)
+    clf = LSTMClassifier(scaling=scaling, **FCN, **FAST).fit(X, y)
+    tiny = X[25:26] * 0.1  # its own spread: 1.4e-4 of the channel's
+    scaled, _ = clf.module_.scaling(torch.as_tensor(tiny, dtype=torch.float32))
+    own = scaled[0, :, -1].numpy()  # the per-sequence channel comes last
+    assert abs(own.std() - 1.0) < 1e-3 and abs(own.mean()) < 1e-3
+    moved = X.copy()
+    moved[25] = tiny[0]
+    if scaling == "sequence":
+        np.testing.assert_allclose(
+            clf.predict_proba(moved)[25], clf.predict_proba(X)[25], atol=1e-4
+        )
+
+
+def test_models_saved_before_the_sequence_floor_keep_theirs(tmp_path):
+    """Check that a fitted model without ``_sequence_eps`` (saved by an older
+    sklstm) scales with the floor it was trained with, and that the window
+    scaling keeps its floor."""
+    from sklstm._architecture import module_kwargs
+    from sklstm._recipe import LINKED_EPS, SEQUENCE_EPS
+
+    clf = LSTMClassifier(scaling="sequence", **FAST).fit(
+        rng.normal(size=(20, 8, 1)), rng.integers(0, 2, size=20)
+    )
+    assert clf.module_.scaling.eps == SEQUENCE_EPS
+    save(clf, tmp_path / "m.sklstm")
+    assert load(tmp_path / "m.sklstm").module_.scaling.eps == SEQUENCE_EPS
+    del clf._sequence_eps
+    assert module_kwargs(clf)["sequence_eps"] == LINKED_EPS
+    from sklstm import make_windows
+
+    reg = LSTMRegressor(**FAST).fit(*make_windows(rng.normal(size=200), 10))
+    assert reg.module_.scaling.eps == LINKED_EPS
+
+
 def test_channel_statistics_weigh_samples_and_skip_padding():
     """Check that the statistics match numpy's: padding skipped, a weight of 2 the same
     as the sample twice, windows read through their shared table."""
