@@ -59,6 +59,7 @@ RECIPES = {
     "work15000": {"_work": 15_000, "_power": 0.5},
     # per-sequence scaling's variance floor before SEQUENCE_EPS (set "_eps")
     "eps1e-5": {"_eps": 1e-5},
+    "lr3e-3": {"lr": 3e-3},
     "fcn32": dict(hidden_size=32, fcn_channels=(32, 64, 32), **_AUTO),
     "fcn32_p30": dict(
         hidden_size=32, fcn_channels=(32, 64, 32), n_iter_no_change=30, **_AUTO
