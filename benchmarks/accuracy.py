@@ -60,6 +60,7 @@ RECIPES = {
     # per-sequence scaling's variance floor before SEQUENCE_EPS (set "_eps")
     "eps1e-5": {"_eps": 1e-5},
     "lr3e-3": {"lr": 3e-3},
+    "kernels16": {"fcn_kernel_sizes": (16, 9, 5)},
     "fcn32": dict(hidden_size=32, fcn_channels=(32, 64, 32), **_AUTO),
     "fcn32_p30": dict(
         hidden_size=32, fcn_channels=(32, 64, 32), n_iter_no_change=30, **_AUTO
