@@ -61,6 +61,10 @@ RECIPES = {
     "eps1e-5": {"_eps": 1e-5},
     "lr3e-3": {"lr": 3e-3},
     "kernels16": {"fcn_kernel_sizes": (16, 9, 5)},
+    # the wider first kernel alone (its block reads the few input channels,
+    # so it costs little), and the wider kernels on a budget cut to pay for them
+    "kernels16_5_3": {"fcn_kernel_sizes": (16, 5, 3)},
+    "kernels16_w6000": {"fcn_kernel_sizes": (16, 9, 5), "_work": 6000},
     "fcn32": dict(hidden_size=32, fcn_channels=(32, 64, 32), **_AUTO),
     "fcn32_p30": dict(
         hidden_size=32, fcn_channels=(32, 64, 32), n_iter_no_change=30, **_AUTO
