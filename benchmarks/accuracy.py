@@ -60,6 +60,9 @@ RECIPES = {
     # per-sequence scaling's variance floor before SEQUENCE_EPS (set "_eps")
     "eps1e-5": {"_eps": 1e-5},
     "lr3e-3": {"lr": 3e-3},
+    # the budget's middle filled: up to the 1,000 x 500 fit's work (21.5
+    # epochs of 500,000 steps) where that is more epochs, at most 125 ("_fill")
+    "fill": {"_fill": 10.75e6},
     "kernels16": {"fcn_kernel_sizes": (16, 9, 5)},
     # the wider first kernel alone (its block reads the few input channels,
     # so it costs little), and the wider kernels on a budget cut to pay for them
@@ -129,16 +132,36 @@ RECIPES = {
 
 
 def classifier(recipe: str, seed: int, smoke: bool = False):
-    from sklstm import LSTMClassifier, _recipe
+    from sklstm import LSTMClassifier, _base, _recipe
 
     params = dict(RECIPES[recipe], random_state=seed)
     # "_work": the budget's WORK constant for this recipe (candidates for it)
     _recipe.WORK = params.pop("_work", DEFAULT_WORK)
     _recipe.SIZE_POWER = params.pop("_power", DEFAULT_POWER)
     _recipe.SEQUENCE_EPS = params.pop("_eps", DEFAULT_EPS)
+    _base.auto_epochs = _filled(params.pop("_fill", None))
     if smoke:
         params["max_epochs"] = 2
     return LSTMClassifier(**params)
+
+
+def _filled(fill):
+    """The budget's epochs, or with ``fill`` (epochs times steps) up to ``fill
+    / N`` epochs for N steps where that is more, at most 125 (the epochs of
+    100 x 100): data between the budget's two sizes may take as long as the
+    largest. Tried on the panel (docs/architectures.md), not shipped."""
+    from sklstm import _recipe
+
+    def epochs(n_samples, mean_steps, batch_size):
+        base = _recipe.auto_epochs(n_samples, mean_steps, batch_size)
+        if fill is None:
+            return base
+        steps = max(1.0, n_samples * mean_steps)
+        batches = -(-n_samples // batch_size)
+        more = min(125, int(fill / steps), -(-_recipe.STEPS // batches))
+        return max(base, more)
+
+    return epochs
 
 
 def _take(X, index):
