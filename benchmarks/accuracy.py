@@ -63,6 +63,8 @@ RECIPES = {
     # the budget's middle filled: up to the 1,000 x 500 fit's work (21.5
     # epochs of 500,000 steps) where that is more epochs, at most 125 ("_fill")
     "fill": {"_fill": 10.75e6},
+    # a cosine decay over the budget's epochs instead of halving on a plateau
+    "cosine": {"lr_schedule": None, "_cosine": True},
     "kernels16": {"fcn_kernel_sizes": (16, 9, 5)},
     # the wider first kernel alone (its block reads the few input channels,
     # so it costs little), and the wider kernels on a budget cut to pay for them
@@ -140,9 +142,34 @@ def classifier(recipe: str, seed: int, smoke: bool = False):
     _recipe.SIZE_POWER = params.pop("_power", DEFAULT_POWER)
     _recipe.SEQUENCE_EPS = params.pop("_eps", DEFAULT_EPS)
     _base.auto_epochs = _filled(params.pop("_fill", None))
+    if params.pop("_cosine", False):
+        params["callbacks"] = [("cosine", Cosine())]
     if smoke:
         params["max_epochs"] = 2
     return LSTMClassifier(**params)
+
+
+class Cosine:
+    """A skorch callback (built on first use, so that this module imports
+    without skorch) that anneals the learning rate along a cosine from ``lr``
+    to a hundredth of it over the fit's epochs: the budget's length is known
+    before training, which a plateau schedule does not use."""
+
+    def __new__(cls):
+        from skorch.callbacks import Callback
+        from torch.optim.lr_scheduler import CosineAnnealingLR
+
+        class _Cosine(Callback):
+            def on_train_begin(self, net, **kwargs):
+                lr = net.optimizer_.param_groups[0]["lr"]
+                self.schedule_ = CosineAnnealingLR(
+                    net.optimizer_, T_max=max(1, net.max_epochs), eta_min=lr / 100
+                )
+
+            def on_epoch_end(self, net, **kwargs):
+                self.schedule_.step()
+
+        return _Cosine()
 
 
 def _filled(fill):
