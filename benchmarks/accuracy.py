@@ -65,6 +65,9 @@ RECIPES = {
     "fill": {"_fill": 10.75e6},
     # a cosine decay over the budget's epochs instead of halving on a plateau
     "cosine": {"lr_schedule": None, "_cosine": True},
+    # decoupled weight decay at torch's AdamW default, against overfitting
+    # the datasets of tens of series
+    "adamw": {"optimizer": "adamw", "weight_decay": 1e-2},
     "kernels16": {"fcn_kernel_sizes": (16, 9, 5)},
     # the wider first kernel alone (its block reads the few input channels,
     # so it costs little), and the wider kernels on a budget cut to pay for them
