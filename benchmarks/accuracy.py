@@ -144,35 +144,34 @@ def classifier(recipe: str, seed: int, smoke: bool = False):
     _recipe.WORK = params.pop("_work", DEFAULT_WORK)
     _recipe.SIZE_POWER = params.pop("_power", DEFAULT_POWER)
     _recipe.SEQUENCE_EPS = params.pop("_eps", DEFAULT_EPS)
-    _base.auto_epochs = _filled(params.pop("_fill", None))
+    fill = params.pop("_fill", None)  # the package's budget unless set
+    _base.auto_epochs = _recipe.auto_epochs if fill is None else _filled(fill)
     if params.pop("_cosine", False):
-        params["callbacks"] = [("cosine", Cosine())]
+        params["callbacks"] = [("cosine", cosine_callback())]
     if smoke:
         params["max_epochs"] = 2
     return LSTMClassifier(**params)
 
 
-class Cosine:
-    """A skorch callback (built on first use, so that this module imports
-    without skorch) that anneals the learning rate along a cosine from ``lr``
-    to a hundredth of it over the fit's epochs: the budget's length is known
-    before training, which a plateau schedule does not use."""
+def cosine_callback():
+    """A skorch callback that anneals the learning rate along a cosine from
+    ``lr`` to a hundredth of it over the fit's epochs: the budget's length is
+    known before training, which a plateau schedule does not use. Defined on
+    first use, so that this module imports without skorch."""
+    from skorch.callbacks import Callback
+    from torch.optim.lr_scheduler import CosineAnnealingLR
 
-    def __new__(cls):
-        from skorch.callbacks import Callback
-        from torch.optim.lr_scheduler import CosineAnnealingLR
+    class Cosine(Callback):
+        def on_train_begin(self, net, **kwargs):
+            lr = net.optimizer_.param_groups[0]["lr"]
+            self.schedule_ = CosineAnnealingLR(
+                net.optimizer_, T_max=max(1, net.max_epochs), eta_min=lr / 100
+            )
 
-        class _Cosine(Callback):
-            def on_train_begin(self, net, **kwargs):
-                lr = net.optimizer_.param_groups[0]["lr"]
-                self.schedule_ = CosineAnnealingLR(
-                    net.optimizer_, T_max=max(1, net.max_epochs), eta_min=lr / 100
-                )
+        def on_epoch_end(self, net, **kwargs):
+            self.schedule_.step()
 
-            def on_epoch_end(self, net, **kwargs):
-                self.schedule_.step()
-
-        return _Cosine()
+    return Cosine()
 
 
 def _filled(fill):
@@ -184,8 +183,6 @@ def _filled(fill):
 
     def epochs(n_samples, mean_steps, batch_size):
         base = _recipe.auto_epochs(n_samples, mean_steps, batch_size)
-        if fill is None:
-            return base
         steps = max(1.0, n_samples * mean_steps)
         batches = -(-n_samples // batch_size)
         more = min(125, int(fill / steps), -(-_recipe.STEPS // batches))
