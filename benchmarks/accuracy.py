@@ -51,6 +51,7 @@ from panel import DATASETS, ONE_NN, PUBLISHED, load  # noqa: E402
 DEFAULT_WORK = 7900  # sklstm._recipe.WORK and SIZE_POWER as shipped
 DEFAULT_POWER = 0.45
 DEFAULT_EPS = 1e-12
+DEFAULT_FILL = 10.75e6  # sklstm._recipe.FILL
 _AUTO = dict(max_epochs="auto", lr_schedule="plateau")
 RECIPES = {
     "default": {},
@@ -60,15 +61,23 @@ RECIPES = {
     # per-sequence scaling's variance floor before SEQUENCE_EPS (set "_eps")
     "eps1e-5": {"_eps": 1e-5},
     "lr3e-3": {"lr": 3e-3},
-    # the budget's middle filled: up to the 1,000 x 500 fit's work (21.5
-    # epochs of 500,000 steps) where that is more epochs, at most 125 ("_fill")
-    "fill": {"_fill": 10.75e6},
+    # the budget before its middle was filled up to the 1,000 x 500 fit's
+    # work (sklstm._recipe.FILL; 0: no filling) ("_fill")
+    "nofill": {"_fill": 0.0},
     # a cosine decay over the budget's epochs instead of halving on a plateau
     "cosine": {"lr_schedule": None, "_cosine": True},
     # decoupled weight decay at torch's AdamW default, against overfitting
     # the datasets of tens of series
     "adamw": {"optimizer": "adamw", "weight_decay": 1e-2},
     "kernels16": {"fcn_kernel_sizes": (16, 9, 5)},
+    # smaller batches: more optimiser steps for the same epochs (FCN and
+    # ResNet in Fawaz et al. 2019 train with min(N / 10, 16))
+    "batch16": {"batch_size": 16},
+    "batch8": {"batch_size": 8},
+    # the FCN's receptive field widened at no cost: dilated convolutions
+    # (kernels 8, 5, 3 reading every 1st, 2nd, 4th step: 24 steps, against
+    # 14 undilated and 28 for kernels 16, 9, 5) ("_dilations")
+    "dilated124": {"_dilations": (1, 2, 4)},
     # the wider first kernel alone (its block reads the few input channels,
     # so it costs little), and the wider kernels on a budget cut to pay for them
     "kernels16_5_3": {"fcn_kernel_sizes": (16, 5, 3)},
@@ -137,20 +146,43 @@ RECIPES = {
 
 
 def classifier(recipe: str, seed: int, smoke: bool = False):
-    from sklstm import LSTMClassifier, _base, _recipe
+    from sklstm import LSTMClassifier, _recipe
 
     params = dict(RECIPES[recipe], random_state=seed)
     # "_work": the budget's WORK constant for this recipe (candidates for it)
     _recipe.WORK = params.pop("_work", DEFAULT_WORK)
     _recipe.SIZE_POWER = params.pop("_power", DEFAULT_POWER)
     _recipe.SEQUENCE_EPS = params.pop("_eps", DEFAULT_EPS)
-    fill = params.pop("_fill", None)  # the package's budget unless set
-    _base.auto_epochs = _recipe.auto_epochs if fill is None else _filled(fill)
+    _recipe.FILL = params.pop("_fill", DEFAULT_FILL)
+    _use_dilations(params.pop("_dilations", None))
     if params.pop("_cosine", False):
         params["callbacks"] = [("cosine", cosine_callback())]
     if smoke:
         params["max_epochs"] = 2
     return LSTMClassifier(**params)
+
+
+def _use_dilations(dilations):
+    """Build the package's convolution blocks with ``dilations`` (one per
+    layer; None: the package's own, undilated). Tried on the panel
+    (docs/architectures.md), not shipped."""
+    from sklstm import _layers
+
+    plain = getattr(_layers.TimeConv, "plain", _layers.TimeConv)
+    if dilations is None:
+        _layers.TimeConv = plain
+        return
+
+    class Dilated(plain):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            for conv, d in zip(self.convs, dilations, strict=False):
+                k = conv.kernel_size[0]
+                conv.dilation = (d,)
+                conv.padding = ((d * (k - 1) + 1) // 2,)  # keeps the steps
+
+    Dilated.plain = plain
+    _layers.TimeConv = Dilated
 
 
 def cosine_callback():
@@ -172,23 +204,6 @@ def cosine_callback():
             self.schedule_.step()
 
     return Cosine()
-
-
-def _filled(fill):
-    """The budget's epochs, or with ``fill`` (epochs times steps) up to ``fill
-    / N`` epochs for N steps where that is more, at most 125 (the epochs of
-    100 x 100): data between the budget's two sizes may take as long as the
-    largest. Tried on the panel (docs/architectures.md), not shipped."""
-    from sklstm import _recipe
-
-    def epochs(n_samples, mean_steps, batch_size):
-        base = _recipe.auto_epochs(n_samples, mean_steps, batch_size)
-        steps = max(1.0, n_samples * mean_steps)
-        batches = -(-n_samples // batch_size)
-        more = min(125, int(fill / steps), -(-_recipe.STEPS // batches))
-        return max(base, more)
-
-    return epochs
 
 
 def _take(X, index):
@@ -214,8 +229,13 @@ def _fit_score(recipe, seed, X, y, X_eval, y_eval, smoke):
     return accuracy, seconds, model.n_iter_, (model.classes_, proba)
 
 
-def cross_validate(recipes, datasets, folds, n_jobs, smoke, echo=print, progress=True):
-    """Mean CV accuracy of every recipe on every TRAIN split, and mean ranks."""
+def cross_validate(
+    recipes, datasets, folds, n_jobs, smoke, echo=print, progress=True, repeats=1
+):
+    """Mean CV accuracy of every recipe on every TRAIN split, and mean ranks.
+    Each fold is fitted ``repeats`` times, with seeds fold, fold + 100, ...
+    (one repeat: seed = fold, as every earlier run): single-seed differences
+    of a few samples on the small datasets are noise."""
     from joblib import Parallel, delayed
     from scipy.stats import rankdata
     from sklearn.model_selection import StratifiedKFold
@@ -229,13 +249,14 @@ def cross_validate(recipes, datasets, folds, n_jobs, smoke, echo=print, progress
         splits = StratifiedKFold(k, shuffle=True, random_state=0).split(
             np.zeros(len(y)), y
         )
-        for fold, (train, test) in enumerate(splits):
+        runs = [(split, r) for split in enumerate(splits) for r in range(repeats)]
+        for (fold, (train, test)), repeat in runs:
             for recipe in recipes:
                 keys.append((name, recipe))
                 tasks.append(
                     delayed(_fit_score)(
                         recipe,
-                        fold,
+                        fold + 100 * repeat,
                         _take(X, train),
                         y[train],
                         _take(X, test),
@@ -258,7 +279,8 @@ def cross_validate(recipes, datasets, folds, n_jobs, smoke, echo=print, progress
                 file=sys.stderr,
                 flush=True,
             )
-    echo(f"CV on the TRAIN splits ({folds}-fold, stratified, one seed a fold)\n")
+    seeds = "one seed" if repeats == 1 else f"{repeats} seeds"
+    echo(f"CV on the TRAIN splits ({folds}-fold, stratified, {seeds} a fold)\n")
     echo("| dataset | " + " | ".join(recipes) + " |")
     echo("|---|" + "---|" * len(recipes))
     ranks = []
@@ -507,6 +529,9 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="cv: fits of each fold, seeds apart"
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     parser.add_argument(
@@ -531,7 +556,12 @@ def main(argv=None):
     start = time.perf_counter()
     if args.mode == "cv":
         out = cross_validate(
-            recipes, args.datasets, args.folds, args.n_jobs, args.smoke
+            recipes,
+            args.datasets,
+            args.folds,
+            args.n_jobs,
+            args.smoke,
+            repeats=args.repeats,
         )
     elif args.mode == "budget":
         out = budget(recipes, args.seeds, args.smoke)
