@@ -118,10 +118,11 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
     max_epochs : int or "auto", default="auto"
         Most passes over the training data. ``"auto"``: a budget that adapts to
         the data: about 1,500 optimiser steps, but fewer epochs the more time
-        steps an epoch holds (the time of a fit grows as the data's size to
-        the power 0.55: about 9 s for 100 sequences of 100 steps, under a
-        minute for 1,000 of 500, on two cores), between 10 and 1,000 epochs. The
-        stopping rule (``n_iter_no_change``) usually ends training sooner.
+        steps an epoch holds (about 9 s for 100 sequences of 100 steps, under
+        a minute for 1,000 of 500, on two cores); data between those sizes may
+        take as many epochs as the time of the largest allows, at most 125.
+        Between 10 and 1,000 epochs. The stopping rule (``n_iter_no_change``)
+        usually ends training sooner.
     batch_size : int, default=32
         Samples per gradient step.
     lr : float, default=1e-3

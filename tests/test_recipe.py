@@ -368,6 +368,29 @@ def test_auto_epochs_adapts_to_the_data():
     assert MIN_EPOCHS <= large < small <= MAX_EPOCHS
     assert auto_epochs(10**7, 1000, 32) == MIN_EPOCHS
     assert auto_epochs(1, 1, 32) == MAX_EPOCHS
+
+
+def test_auto_epochs_fill_the_middle_up_to_the_largest_fit():
+    """Check that data between the budget's sizes get the epochs the 1,000 x 500
+    fit's work allows (at most FILL_EPOCHS), that the two sizes themselves and
+    the short data keep the epochs of the rule before, and that the STEPS cap
+    still holds."""
+    import math
+
+    from sklstm import _recipe
+
+    def before(n, steps, batch):  # the rule without the filling
+        by_steps = math.ceil(_recipe.STEPS / math.ceil(n / batch))
+        epochs = min(by_steps, int(_recipe.WORK / (n * steps) ** _recipe.SIZE_POWER))
+        return min(max(epochs, MIN_EPOCHS), MAX_EPOCHS)
+
+    for n, steps in [(100, 100), (1000, 500), (50, 150), (270, 15)]:
+        assert auto_epochs(n, steps, 32) == before(n, steps, 32)
+    long_data = auto_epochs(537, 324, 32)  # PLAID's size
+    assert long_data == int(_recipe.FILL / (537 * 324)) > before(537, 324, 32)
+    assert auto_epochs(100, 275, 32) == _recipe.FILL_EPOCHS  # Trace's: capped
+    assert auto_epochs(100, 1460, 32) * 100 * 1460 <= _recipe.FILL
+    assert auto_epochs(3000, 40, 32) == math.ceil(_recipe.STEPS / 94)  # STEPS cap
     X = rng.normal(size=(20, 5))
     clf = LSTMClassifier(max_epochs="auto", tol=1e9, n_iter_no_change=10**6)
     clf.set_params(hidden_size=4, fcn_channels=(), random_state=0)
