@@ -120,8 +120,9 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
         the data: about 1,500 optimiser steps, but fewer epochs the more time
         steps an epoch holds (about 9 s for 100 sequences of 100 steps, under
         a minute for 1,000 of 500, on two cores); data between those sizes may
-        take as many epochs as the time of the largest allows, at most 125.
-        Between 10 and 1,000 epochs. The stopping rule (``n_iter_no_change``)
+        take as many epochs as the time of the largest allows, at most 125
+        (sequences of varying length cost more per step, so theirs can take
+        longer). Between 10 and 1,000 epochs. The stopping rule (``n_iter_no_change``)
         usually ends training sooner.
     batch_size : int, default=32
         Samples per gradient step.

@@ -174,10 +174,9 @@ default="window"
     max_epochs : int or "auto", default="auto"
         Most passes over the training data. ``"auto"``: a budget that adapts to
         the data: about 1,500 optimiser steps, but fewer epochs the more time
-        steps an epoch holds (about 9 s for 100 windows of 100 steps, under a
-        minute for 1,000 of 500, on two cores); data between those sizes may
-        take as many epochs as the time of the largest allows, at most 125.
-        Between 10 and 1,000 epochs. The stopping rule (``n_iter_no_change``)
+        steps an epoch holds; data between 100 x 100 and 1,000 x 500 steps may
+        take as many epochs as the largest's time allows, at most 125. Between
+        10 and 1,000 epochs. The stopping rule (``n_iter_no_change``)
         usually ends training sooner.
     batch_size : int, default=32
         Samples per gradient step.
