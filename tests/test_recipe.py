@@ -368,6 +368,11 @@ def test_auto_epochs_adapts_to_the_data():
     assert MIN_EPOCHS <= large < small <= MAX_EPOCHS
     assert auto_epochs(10**7, 1000, 32) == MIN_EPOCHS
     assert auto_epochs(1, 1, 32) == MAX_EPOCHS
+    X = rng.normal(size=(20, 5))
+    clf = LSTMClassifier(max_epochs="auto", tol=1e9, n_iter_no_change=10**6)
+    clf.set_params(hidden_size=4, fcn_channels=(), random_state=0)
+    clf.fit(X, rng.integers(0, 2, size=20))
+    assert clf.n_iter_ == auto_epochs(20, 5, clf.batch_size)
 
 
 def test_auto_epochs_fill_the_middle_up_to_the_largest_fit():
@@ -386,16 +391,14 @@ def test_auto_epochs_fill_the_middle_up_to_the_largest_fit():
 
     for n, steps in [(100, 100), (1000, 500), (50, 150), (270, 15)]:
         assert auto_epochs(n, steps, 32) == before(n, steps, 32)
+    # FILL is the 1,000 x 500 fit's work: a change of WORK must move it too
+    assert int(_recipe.FILL / (1000 * 500)) == before(1000, 500, 32)
+    assert _recipe.FILL_EPOCHS == before(100, 100, 32)  # the epochs of 100 x 100
     long_data = auto_epochs(537, 324, 32)  # PLAID's size
     assert long_data == int(_recipe.FILL / (537 * 324)) > before(537, 324, 32)
     assert auto_epochs(100, 275, 32) == _recipe.FILL_EPOCHS  # Trace's: capped
     assert auto_epochs(100, 1460, 32) * 100 * 1460 <= _recipe.FILL
     assert auto_epochs(3000, 40, 32) == math.ceil(_recipe.STEPS / 94)  # STEPS cap
-    X = rng.normal(size=(20, 5))
-    clf = LSTMClassifier(max_epochs="auto", tol=1e9, n_iter_no_change=10**6)
-    clf.set_params(hidden_size=4, fcn_channels=(), random_state=0)
-    clf.fit(X, rng.integers(0, 2, size=20))
-    assert clf.n_iter_ == auto_epochs(20, 5, clf.batch_size)
 
 
 # -- the defaults ----------------------------------------------------------------------
