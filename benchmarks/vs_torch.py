@@ -194,18 +194,21 @@ def timed(fn, *args):
     return time.perf_counter() - start, out
 
 
-def per_call(fn, *args, calls: int = 200, rounds: int = 5) -> float:
-    """Seconds of one ``fn(*args)``: the mean over ``calls`` calls, the least of
-    ``rounds`` such means (a mean of 200 calls of 0.2 ms still caught the
-    machine's hiccups: one run read the same model 0.9x the bare module, the
-    next 1.4x)."""
-    best = float("inf")
+def per_call(bare_fn, sk_fn, *args, calls: int = 100, rounds: int = 60):
+    """Seconds of one ``bare_fn(*args)`` and one ``sk_fn(*args)``, measured in
+    alternating rounds of ``calls`` calls: the 25th percentile of each one's
+    round means. Alternating, both see the same machine; the quartile ignores
+    the rounds a hiccup slowed (the least of five means of 200 calls, one
+    function after the other, had read one model 1.10x the bare module in one
+    run and 1.47x in the next)."""
+    means = ([], [])
     for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn(*args)
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best
+        for fn, out in zip((bare_fn, sk_fn), means, strict=True):
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn(*args)
+            out.append((time.perf_counter() - start) / calls)
+    return tuple(float(np.percentile(m, 25)) for m in means)
 
 
 def main() -> None:
@@ -263,10 +266,13 @@ def main() -> None:
             times["fs"].append(t)
             times["pb"].append(timed(bare_predict, model, w, args.device, dtype)[0])
             times["ps"].append(timed(est.predict, w.X)[0])
-            times["1b"].append(
-                per_call(bare_predict_one, model, x1, args.device, dtype)
+            one_bare, one_sk = per_call(
+                lambda x, m=model: bare_predict_one(m, x, args.device, dtype),
+                est.predict,
+                x1,
             )
-            times["1s"].append(per_call(est.predict, x1))
+            times["1b"].append(one_bare)
+            times["1s"].append(one_sk)
         m = {k: statistics.median(v) for k, v in times.items()}
         one[w.name] = m["1b"], m["1s"]
         print(

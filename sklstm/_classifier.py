@@ -8,7 +8,6 @@ from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import _BaseLSTM
@@ -376,8 +375,8 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        check_is_fitted(self)
-        return self.classes_[self._forward(X).argmax(axis=1)]
+        out = self._forward(X)  # raises NotFittedError first where it should
+        return self.classes_[out.argmax(axis=1)]
 
     def _criterion(self):
         return nn.CrossEntropyLoss(reduction="none")

@@ -235,7 +235,9 @@ class LSTMNetwork(nn.Module):
         features = self.pool(self._lstm(coarse, coarse_lengths), coarse_lengths)
         if self.fcn is not None:
             features = torch.cat([features, self.fcn(x, lengths)], dim=1)
-        out = self.head(self.dropout(features))
+        if self.training:  # dropout does nothing in evaluation but cost a call
+            features = self.dropout(features)
+        out = self.head(features)
         if self.target_channels is not None:
             mean, spread = stats
             out = out * spread[:, self.target_channels] + mean[:, self.target_channels]

@@ -483,8 +483,8 @@ default="window"
             out = out * self.y_scale_[:, None] + self.y_mean_[:, None]
         else:
             out = out * self.y_scale_ + self.y_mean_
-        bad = ~np.isfinite(out)
-        if bad.any():
+        if not np.isfinite(out).all():
+            bad = ~np.isfinite(out)
             i = int(np.argwhere(bad)[0][0])
             raise FloatingPointError(
                 f"The prediction for sample {i} is not finite ({bad.sum()} values "
