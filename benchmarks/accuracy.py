@@ -70,6 +70,9 @@ RECIPES = {
     # the datasets of tens of series
     "adamw": {"optimizer": "adamw", "weight_decay": 1e-2},
     "kernels16": {"fcn_kernel_sizes": (16, 9, 5)},
+    # cross-entropy against targets smoothed by 0.1 (Szegedy et al. 2016),
+    # against over-confident fits of tens of series ("_smoothing")
+    "smooth0.1": {"_smoothing": 0.1},
     # smaller batches: more optimiser steps for the same epochs (FCN and
     # ResNet in Fawaz et al. 2019 train with min(N / 10, 16))
     "batch16": {"batch_size": 16},
@@ -157,9 +160,24 @@ def classifier(recipe: str, seed: int, smoke: bool = False):
     _use_dilations(params.pop("_dilations", None))
     if params.pop("_cosine", False):
         params["callbacks"] = [("cosine", cosine_callback())]
+    smoothing = params.pop("_smoothing", 0.0)
     if smoke:
         params["max_epochs"] = 2
+    if smoothing:
+        return _smoothed(LSTMClassifier, smoothing)(**params)
     return LSTMClassifier(**params)
+
+
+def _smoothed(base, smoothing: float):
+    """``base`` trained on label-smoothed cross-entropy. Tried on the panel
+    (docs/architectures.md), not shipped."""
+    from torch import nn
+
+    class Smoothed(base):
+        def _criterion(self):
+            return nn.CrossEntropyLoss(reduction="none", label_smoothing=smoothing)
+
+    return Smoothed
 
 
 def _use_dilations(dilations):
