@@ -73,6 +73,10 @@ RECIPES = {
     # cross-entropy against targets smoothed by 0.1 (Szegedy et al. 2016),
     # against over-confident fits of tens of series ("_smoothing")
     "smooth0.1": {"_smoothing": 0.1},
+    # dropout on the pooled features before the output layer (LSTM-FCN drops
+    # 80 % of its LSTM branch's)
+    "dropout0.2": {"dropout": 0.2},
+    "dropout0.5": {"dropout": 0.5},
     # smaller batches: more optimiser steps for the same epochs (FCN and
     # ResNet in Fawaz et al. 2019 train with min(N / 10, 16))
     "batch16": {"batch_size": 16},
