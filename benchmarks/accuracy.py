@@ -77,6 +77,10 @@ RECIPES = {
     # 80 % of its LSTM branch's)
     "dropout0.2": {"dropout": 0.2},
     "dropout0.5": {"dropout": 0.5},
+    # predict with an exponential moving average of the weights over the
+    # optimiser's steps (decay 0.99: about the last 100 steps), batch norm's
+    # statistics refreshed for them as for the final weights ("_ema")
+    "ema0.99": {"_ema": 0.99},
     # smaller batches: more optimiser steps for the same epochs (FCN and
     # ResNet in Fawaz et al. 2019 train with min(N / 10, 16))
     "batch16": {"batch_size": 16},
@@ -164,6 +168,8 @@ def classifier(recipe: str, seed: int, smoke: bool = False):
     _use_dilations(params.pop("_dilations", None))
     if params.pop("_cosine", False):
         params["callbacks"] = [("cosine", cosine_callback())]
+    if "_ema" in params:
+        params["callbacks"] = [("ema", ema_callback(params.pop("_ema")))]
     smoothing = params.pop("_smoothing", 0.0)
     if smoke:
         params["max_epochs"] = 2
@@ -226,6 +232,34 @@ def cosine_callback():
             self.schedule_.step()
 
     return Cosine()
+
+
+def ema_callback(decay: float):
+    """A skorch callback that keeps an exponential moving average of the
+    module's parameters after every training batch and puts it in place of
+    the final weights when training ends (before sklstm refreshes batch
+    norm's statistics). Defined on first use, as ``cosine_callback``."""
+    import torch
+    from skorch.callbacks import Callback
+
+    class EMA(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.average_ = [p.detach().clone() for p in net.module_.parameters()]
+
+        def on_batch_end(self, net, batch=None, training=None, **kwargs):
+            if training:
+                with torch.no_grad():
+                    for a, p in zip(
+                        self.average_, net.module_.parameters(), strict=True
+                    ):
+                        a.lerp_(p.detach(), 1 - decay)
+
+        def on_train_end(self, net, **kwargs):
+            with torch.no_grad():
+                for a, p in zip(self.average_, net.module_.parameters(), strict=True):
+                    p.copy_(a)
+
+    return EMA()
 
 
 def _take(X, index):
