@@ -165,7 +165,17 @@ _FITTED_RULES = {
         "None or (height, width, channels)",
     ),
     "_per_sequence": (lambda v, e: _counts(v), "a tuple of channels"),
-    "_target_channels": (lambda v, e: v is None or _counts(v), "None or channels"),
+    "_target_channels": (
+        lambda v, e: (
+            v is None
+            or (
+                _counts(v)
+                and len(v) == _targets_of(e)
+                and all(c < e.n_channels_in_ for c in v)
+            )
+        ),
+        "None or one input channel per target",
+    ),
     "_sequence_eps": (
         lambda v, e: isinstance(v, float) and 0 < v < 1,
         "a number between 0 and 1",

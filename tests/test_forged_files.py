@@ -157,6 +157,20 @@ def test_a_target_scale_that_is_not_finite_and_positive_is_refused(
     _refused(_forge(regressor_file, tmp_path / "m.sklstm", edit), "y_scale_")
 
 
+@pytest.mark.parametrize("channels", [[], [2], [0, 0]])
+def test_target_channels_must_name_one_input_channel_per_target(
+    regressor_file, tmp_path, channels
+):
+    """Check that linked target channels are refused unless there is one per
+    target and each is an input channel (an empty tuple once reached a
+    division by zero in ``load``; found by test_fuzz)."""
+
+    def edit(document, tensors):
+        document["fitted"]["_target_channels"] = {"__tuple__": channels}
+
+    _refused(_forge(regressor_file, tmp_path / "m.sklstm", edit), "_target_channels")
+
+
 def test_optimizer_state_must_fit_its_parameters(regressor_file, tmp_path):
     """Check that optimizer state of the wrong shape, or for a parameter the model does
     not have, is refused."""
