@@ -44,13 +44,16 @@ BATCH_NORM_FAILED = {
 }
 
 
-WINDOW_MAX_FAILED = {
+WINDOW_FAILED = {
     "check_sample_weight_equivalence_on_dense_data": (
-        "with the regressor's per-window scaling and max pooling over two "
-        "bidirectional layers, repeated and weighted rows sum the loss in another "
-        "float32 order and one prediction of 15 differs by 1.7e-7 relative (the "
-        "check asks 1e-7); every other architecture passes it, and "
-        "tests/test_regressor.py checks integer weights against repeated rows"
+        "with the regressor's per-window scaling, repeated and weighted rows sum "
+        "the loss in another float32 order and one prediction of 15 can differ "
+        "by more than the 1e-7 relative the check asks: 1.7e-7 with max pooling "
+        "over two bidirectional layers on one machine, 1.2e-7 and 1.6e-7 with "
+        "attention pooling and with a convolution front end on an AVX-512 one "
+        "(which passes or fails with the torch threads of the run); "
+        "tests/test_regressor.py checks integer weights against repeated rows "
+        "for these architectures at 1e-5"
     ),
 }
 
@@ -72,8 +75,8 @@ def _expected_failed(estimator):
         failed |= CLASSIFIER_FAILED
     if estimator.conv_batch_norm or estimator.fcn_channels not in ((), []):
         failed |= BATCH_NORM_FAILED
-    if estimator.scaling == "window" and estimator.pooling == "max":
-        failed |= WINDOW_MAX_FAILED
+    if estimator.scaling == "window":
+        failed |= WINDOW_FAILED
     return failed
 
 
