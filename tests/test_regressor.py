@@ -613,12 +613,16 @@ def test_a_served_request_takes_the_short_path_with_the_same_numbers(monkeypatch
     reg = LSTMRegressor(hidden_size=6, max_epochs=2, random_state=0).fit(X, y)
     clf = LSTMClassifier(hidden_size=6, max_epochs=2, random_state=0).fit(X, y > 0)
     uni = LSTMRegressor(hidden_size=6, max_epochs=2, random_state=0).fit(X[:, :, 0], y)
+    half = LSTMRegressor(
+        hidden_size=6, max_epochs=2, precision="bfloat16", random_state=0
+    ).fit(X, y)
     requests = [
         (reg, X[:3]),
         (reg, X[:1].astype(np.float32)),
         (reg, X[5:9, 4:]),  # shorter sequences
         (clf, X[:2]),
         (uni, X[:2, :, 0]),  # 2-D: one channel
+        (half, X[:2]),  # bfloat16 outputs read straight into float64
     ]
     short = [(m, x, m._plain_request(x)) for m, x in requests]
     assert all(out is not None for _, _, out in short)
