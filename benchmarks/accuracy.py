@@ -70,6 +70,9 @@ RECIPES = {
     # the datasets of tens of series
     "adamw": {"optimizer": "adamw", "weight_decay": 1e-2},
     "kernels16": {"fcn_kernel_sizes": (16, 9, 5)},
+    # the FCN branch reading every step, as before fcn_downsample="auto"
+    "fcnk1": {"fcn_downsample": 1},
+    "fcnk2": {"fcn_downsample": 2},
     # cross-entropy against targets smoothed by 0.1 (Szegedy et al. 2016),
     # against over-confident fits of tens of series ("_smoothing")
     "smooth0.1": {"_smoothing": 0.1},

@@ -26,6 +26,7 @@ ARCHITECTURE = (
     "squeeze_excite",
     "scaling",
     "downsample",
+    "fcn_downsample",
 )
 
 
@@ -58,6 +59,8 @@ def module_kwargs(est) -> dict:
         "per_sequence": tuple(getattr(est, "_per_sequence", ())),
         "target_channels": _per_output(est, getattr(est, "_target_channels", None)),
         "downsample": getattr(est, "_downsample", 1),
+        # models saved before it: the FCN branch read every step
+        "fcn_downsample": getattr(est, "_fcn_downsample", 1),
         "both_scalings": arch.get("scaling") == "both",
         # models saved before SEQUENCE_EPS divided by sqrt(variance + 1e-5)
         "sequence_eps": getattr(est, "_sequence_eps", LINKED_EPS),
@@ -75,8 +78,9 @@ def conv_channels(est) -> tuple:
 
 
 def check_same_architecture(est):
-    # models fitted before the GRU option have no "cell": they are LSTMs
-    fitted = {"cell": "lstm", **est._fitted_architecture}
+    # models fitted before the GRU option have no "cell": they are LSTMs;
+    # before fcn_downsample, the FCN branch read every step
+    fitted = {"cell": "lstm", "fcn_downsample": 1, **est._fitted_architecture}
     now = architecture(est)
     changed = [p for p in ARCHITECTURE if now[p] != fitted[p]]
     if changed:

@@ -47,6 +47,7 @@ from ._inputs import read_sequences
 from ._memory import block_bytes, check_allocation, network_bytes
 from ._network import attention_weights, autocast
 from ._recipe import (
+    FCN_STEPS,
     LSTM_STEPS,
     MIN_LR_FRACTION,
     auto_epochs,
@@ -93,6 +94,10 @@ class _BaseLSTM(BaseEstimator):
         "fcn_kernel_sizes": ["array-like"],
         "squeeze_excite": ["boolean"],
         "downsample": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "fcn_downsample": [
             Interval(numbers.Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
         ],
@@ -144,6 +149,7 @@ class _BaseLSTM(BaseEstimator):
         fcn_kernel_sizes=(8, 5, 3),
         squeeze_excite=False,
         downsample="auto",
+        fcn_downsample="auto",
         scaling="channel",
         max_epochs=100,
         batch_size=32,
@@ -181,6 +187,7 @@ class _BaseLSTM(BaseEstimator):
         self.fcn_kernel_sizes = fcn_kernel_sizes
         self.squeeze_excite = squeeze_excite
         self.downsample = downsample
+        self.fcn_downsample = fcn_downsample
         self.scaling = scaling
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -282,6 +289,7 @@ class _BaseLSTM(BaseEstimator):
             self._fitted_architecture = architecture(self)
             self._learn_scaling(sequences, y_enc, weight)
             self._downsample = self._steps_per_lstm_step(sequences)
+            self._fcn_downsample = self._steps_per_fcn_step(sequences)
             check_allocation(
                 network_bytes(module_kwargs(self)),
                 f"Training this network (hidden_size={self.hidden_size}, "
@@ -369,7 +377,12 @@ class _BaseLSTM(BaseEstimator):
         if self.max_epochs != "auto":
             return self.max_epochs
         _, lengths = sequences.bounds()
-        return auto_epochs(len(sequences), float(lengths.mean()), self.batch_size)
+        # the steps the network reads at full width: the FCN branch's, fewer
+        # when it reads averaged runs of steps and nothing reads every step
+        reads_all = conv_channels(self) or not fcn_channels(self)
+        k = 1 if reads_all else getattr(self, "_fcn_downsample", 1)
+        steps = float(np.ceil(lengths / k).mean())
+        return auto_epochs(len(sequences), steps, self.batch_size)
 
     def _steps_per_lstm_step(self, sequences) -> int:
         """``downsample``, or with ``"auto"`` the smallest factor that keeps the
@@ -380,6 +393,16 @@ class _BaseLSTM(BaseEstimator):
         if not fcn_channels(self):
             return 1
         return max(1, math.ceil(sequences.steps / LSTM_STEPS))
+
+    def _steps_per_fcn_step(self, sequences) -> int:
+        """``fcn_downsample``, or with ``"auto"`` the smallest factor that keeps
+        the FCN branch within FCN_STEPS steps of the longest training
+        sequence (1 without the branch)."""
+        if self.fcn_downsample != "auto":
+            return self.fcn_downsample
+        if not fcn_channels(self):
+            return 1
+        return max(1, math.ceil(sequences.steps / FCN_STEPS))
 
     def _validation_groups(self, y):
         """Labels to stratify the validation split by (one group: none)."""

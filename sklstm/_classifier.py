@@ -98,10 +98,16 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
         branch but the last (MLSTM-FCN, Karim et al., 2019).
     downsample : int or "auto", default="auto"
         The LSTM reads each run of this many steps averaged into one; the
-        convolutional branch still reads every step. ``"auto"``: with a
+        convolutional branch reads at its own ``fcn_downsample``. ``"auto"``: with a
         convolutional branch, the smallest factor that keeps the LSTM within
         128 steps of the longest training sequence (an LSTM step is sequential
         work and LSTMs learn slowly over thousands of steps); without one, 1.
+    fcn_downsample : int or "auto", default="auto"
+        The convolutional branch reads each run of this many steps averaged
+        into one (padding-aware). ``"auto"``: the smallest factor that keeps
+        the branch within 512 steps of the longest training sequence, so a
+        series of thousands of steps costs a few times less per epoch and
+        gets that many more epochs of the budget; 1 for shorter data.
     scaling : {"both", "channel", "sequence"} or None, default="both"
         Input scaling inside the network, learned in ``fit`` (so no scaler is
         needed in front, and padding is handled): ``"channel"`` standardises
@@ -250,6 +256,7 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
         fcn_kernel_sizes=(8, 5, 3),
         squeeze_excite=False,
         downsample="auto",
+        fcn_downsample="auto",
         scaling="both",
         class_weight=None,
         max_epochs="auto",
@@ -289,6 +296,7 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
             fcn_kernel_sizes=fcn_kernel_sizes,
             squeeze_excite=squeeze_excite,
             downsample=downsample,
+            fcn_downsample=fcn_downsample,
             scaling=scaling,
             max_epochs=max_epochs,
             batch_size=batch_size,

@@ -28,6 +28,7 @@ class ModelFileError(ValueError):
 _COMMON = frozenset(
     {
         "_downsample",
+        "_fcn_downsample",
         "_fitted_architecture",
         "_input_scaling",
         "_n_model_outputs",
@@ -158,6 +159,7 @@ _FITTED_RULES = {
     "n_features_in_": (lambda v, e: _count(v, 1), "a positive count"),
     "_n_model_outputs": (lambda v, e: _count(v, 1), "a positive count"),
     "_downsample": (lambda v, e: _count(v, 1), "a positive count"),
+    "_fcn_downsample": (lambda v, e: _count(v, 1), "a positive count"),
     "_seed": (lambda v, e: _count(v), "a seed"),
     "vocab_size_": (lambda v, e: v is None or _count(v, 1), "None or a count"),
     "frame_shape_": (

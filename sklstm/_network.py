@@ -95,6 +95,8 @@ class LSTMNetwork(nn.Module):
         The LSTM reads each run of this many steps averaged into one (the
         convolutional branch reads every step): long sequences cost the LSTM
         that many times fewer sequential steps.
+    fcn_downsample : int
+        The FCN branch reads each run of this many steps averaged into one.
     """
 
     def __init__(
@@ -125,6 +127,7 @@ class LSTMNetwork(nn.Module):
         anchor: str = "mean",
         cell: str = "lstm",
         sequence_eps: float = 1e-5,
+        fcn_downsample: int = 1,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -135,6 +138,7 @@ class LSTMNetwork(nn.Module):
         self.bidirectional = bidirectional
         self.pooling = pooling
         self.downsample = int(downsample)
+        self.fcn_downsample = int(fcn_downsample)
         self.scaling = None
         if input_scaling:
             self.scaling = InputScaling(
@@ -218,6 +222,7 @@ class LSTMNetwork(nn.Module):
             if not hasattr(self, part):
                 setattr(self, part, None)
         self.__dict__.setdefault("downsample", 1)
+        self.__dict__.setdefault("fcn_downsample", 1)
         # an older sklstm pickled its shells as plain nn.LSTMs, which move the
         # weights lent to them on a GPU (_LentWeightsLSTM)
         lent = _LentWeightsGRU if isinstance(self.lstm, nn.GRU) else _LentWeightsLSTM
@@ -234,7 +239,8 @@ class LSTMNetwork(nn.Module):
         coarse, coarse_lengths = average_windows(x, lengths, self.downsample)
         features = self.pool(self._lstm(coarse, coarse_lengths), coarse_lengths)
         if self.fcn is not None:
-            features = torch.cat([features, self.fcn(x, lengths)], dim=1)
+            fine, fine_lengths = average_windows(x, lengths, self.fcn_downsample)
+            features = torch.cat([features, self.fcn(fine, fine_lengths)], dim=1)
         if self.training:  # dropout does nothing in evaluation but cost a call
             features = self.dropout(features)
         out = self.head(features)

@@ -38,7 +38,8 @@ def export_onnx(model, path, *, opset=17):
 
     The graph takes a float32 array ``x`` of shape ``(batch, steps,
     channels)`` (``batch`` and ``steps`` may differ from call to call; with
-    ``downsample`` above 1, ``steps`` is fixed at the training length) and
+    ``downsample`` above 1, or an FCN branch's ``fcn_downsample`` above 1,
+    ``steps`` is fixed at the training length) and
     returns what ``predict`` returns for a regressor (on the targets' scale,
     as ``(batch, n_outputs)``; for ``loss="pinball"`` every quantile,
     ``(batch, n_outputs, n_levels)``, sorted) or ``predict_proba`` for a
@@ -110,7 +111,9 @@ def export_onnx(model, path, *, opset=17):
     steps = int(model.n_features_in_)
     example = torch.zeros((2, steps, model.n_channels_in_))
     axes = {0: "batch", 1: "steps"}
-    if getattr(network, "downsample", 1) != 1:
+    if getattr(network, "downsample", 1) != 1 or (
+        network.fcn is not None and getattr(network, "fcn_downsample", 1) != 1
+    ):
         axes = {0: "batch"}  # the averaging's shape is traced: fixed steps
     path = Path(path)
     with warnings.catch_warnings():

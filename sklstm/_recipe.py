@@ -39,6 +39,14 @@ AUTO_FCN = (64, 128, 64)
 # the LSTM read at most this many (averaged) steps
 LSTM_STEPS = 128
 
+# ``fcn_downsample="auto"`` lets the FCN branch read at most this many
+# (averaged) steps of the longest training sequence. The branch's arithmetic
+# grows with the steps it reads, and the budget counts those steps, so longer
+# sequences get more epochs in the same time: in CV on the development panel
+# (its two datasets longer than this), PLAID and ACSF1 read at a third of
+# their steps learned more in less time (see docs/architectures.md).
+FCN_STEPS = 512
+
 # Per-sequence scaling divides by sqrt(variance + eps), the variance in units
 # of the globally standardised channel. Where the scaling only reads the input,
 # eps is SEQUENCE_EPS: every sequence whose spread is above a millionth of the

@@ -25,6 +25,8 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
         rows.append((f"scaling ({how})", f"(None, {t}, {out})", 0))
     for part in module.front:
         rows += _front_rows(part, t)
+    k = getattr(module, "downsample", 1)
+    steps = _averaged(rows, "average", k, t, lstm.input_size)
     for layer in range(lstm.num_layers):
         params = sum(
             p.numel()
@@ -34,7 +36,7 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
         rows.append(
             (
                 f"{cell.lower()}_{layer} ({kind})",
-                f"(None, {n_timesteps}, {width})",
+                f"(None, {steps}, {width})",
                 params,
             )
         )
@@ -46,7 +48,9 @@ def summarize(module: nn.Module, n_timesteps: int) -> str:
         rows.append((f"pool ({module.pooling})", f"(None, {width})", 0))
     fcn = getattr(module, "fcn", None)
     if fcn is not None:
-        rows += _fcn_rows(fcn, t)
+        k = getattr(module, "fcn_downsample", 1)
+        read = fcn.convs.convs[0].in_channels
+        rows += _fcn_rows(fcn, _averaged(rows, "fcn_average", k, t, read))
         width += fcn.out_features
         rows.append(("concatenate (LSTM, FCN)", f"(None, {width})", 0))
     if module.dropout.p > 0:
@@ -103,6 +107,16 @@ def _front_rows(part: nn.Module, t: int) -> list[tuple[str, str, int]]:
     kind = "GlobalAvgPool" if part.pooling == "average" else "Flatten"
     rows.append((f"frame_pool ({kind})", f"(None, {t}, {part.out_features})", 0))
     return rows
+
+
+def _averaged(rows: list, name: str, k: int, t: int, channels: int) -> int:
+    """The steps read after averaging runs of ``k`` of ``t`` steps, with a
+    row for the averaging when ``k`` is above 1."""
+    if k == 1:
+        return t
+    steps = -(-t // k)
+    rows.append((f"{name} ({k} steps)", f"(None, {steps}, {channels})", 0))
+    return steps
 
 
 def _fcn_rows(fcn: FCNBranch, t: int) -> list[tuple[str, str, int]]:

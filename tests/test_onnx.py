@@ -71,6 +71,12 @@ def test_a_classifier_graph_gives_predict_proba_and_downsampling_fixes_the_steps
     np.testing.assert_allclose(
         _run(coarse, tmp_path, X[:30]), coarse.predict(X[:30]), atol=1e-5
     )
+    branch = LSTMRegressor(
+        hidden_size=8, max_epochs=1, fcn_channels=(4,), fcn_downsample=3
+    ).fit(X, Y)
+    np.testing.assert_allclose(
+        _run(branch, tmp_path, X[:30]), branch.predict(X[:30]), atol=1e-5
+    )
 
 
 def test_what_cannot_be_exported_is_named(tmp_path):

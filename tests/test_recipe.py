@@ -1,6 +1,8 @@
 """The training recipe: LSTM-FCN, input scaling, the validation split, the
 learning-rate schedule, the adaptive budget and the defaults that use them."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -51,12 +53,14 @@ def test_lstm_fcn_shapes_and_summary(squeeze_excite, pooling):
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("downsample", [1, 3])
-def test_lstm_fcn_ignores_padding(bidirectional, downsample):
+@pytest.mark.parametrize("fcn_downsample", [1, 2])
+def test_lstm_fcn_ignores_padding(bidirectional, downsample, fcn_downsample):
     """Check that a ragged sequence predicts the same alone and in a batch."""
     X = _ragged()
     reg = LSTMRegressor(
         bidirectional=bidirectional,
         downsample=downsample,
+        fcn_downsample=fcn_downsample,
         squeeze_excite=True,
         scaling="sequence",
         **FCN,
@@ -72,11 +76,17 @@ def test_lstm_fcn_round_trips_through_save(tmp_path):
     X = _ragged()
     y = rng.integers(0, 2, size=len(X))
     clf = LSTMClassifier(
-        squeeze_excite=True, scaling="sequence", downsample=2, **FCN, **FAST
+        squeeze_excite=True,
+        scaling="sequence",
+        downsample=2,
+        fcn_downsample=3,
+        **FCN,
+        **FAST,
     ).fit(X, y)
     back = load(save(clf, tmp_path / "model.sklstm"))
     np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-6)
     assert back.module_.downsample == 2
+    assert back.module_.fcn_downsample == 3
     assert back.summary() == clf.summary()
 
 
@@ -103,6 +113,55 @@ def test_auto_downsample_reads_long_sequences_coarsely():
     assert with_fcn.module_.downsample == 4
     plain = LSTMClassifier(fcn_channels=(), **FAST).fit(X, y)
     assert plain.module_.downsample == 1
+
+
+def test_auto_fcn_downsample_reads_long_sequences_coarsely():
+    """Check that the FCN branch reads at most FCN_STEPS (averaged) steps of
+    the longest training sequence, every step of shorter ones, that the
+    averaging changes what it computes, and that the budget counts the steps
+    the branch reads."""
+    from sklstm._recipe import FCN_STEPS
+
+    long = rng.normal(size=(8, 2 * FCN_STEPS + 1))
+    y = rng.integers(0, 2, size=8)
+    coarse = LSTMClassifier(**FCN, **FAST).fit(long, y)
+    assert coarse.module_.fcn_downsample == 3
+    table = coarse.summary()  # 1,025 steps: the LSTM reads 114, the branch 342
+    for row in (
+        r"average \(9 steps\)\s+\(None, 114, 2\)",
+        r"lstm_0 \(LSTM\)\s+\(None, 114, 8\)",
+        r"fcn_average \(3 steps\)\s+\(None, 342, 2\)",
+        r"fcn_conv1d_0 \(Conv1D k=5 \+ BatchNorm \+ ReLU\)\s+\(None, 342, 4\)",
+    ):
+        assert re.search(row, table), (row, table)
+    fine = LSTMClassifier(fcn_downsample=1, **FCN, **FAST).fit(long, y)
+    assert fine.module_.fcn_downsample == 1
+    # the same weights read every step: other outputs
+    fine.module_.load_state_dict(coarse.module_.state_dict())
+    assert not np.allclose(fine.predict_proba(long), coarse.predict_proba(long))
+    short = LSTMClassifier(**FCN, **FAST).fit(long[:, :FCN_STEPS], y)
+    assert short.module_.fcn_downsample == 1
+    budget = LSTMClassifier(**FCN, **{**FAST, "max_epochs": "auto"})
+    budget._fcn_downsample = 3
+    sequences = budget._validate_fit_data(long, y, None, True)[0]
+    assert budget._epochs(sequences) == auto_epochs(8, 342, 16)
+    budget.set_params(fcn_channels=())  # nothing averaged: every step counts
+    assert budget._epochs(sequences) == auto_epochs(8, 1025, 16)
+
+
+def test_models_fitted_before_fcn_downsample_read_every_step(tmp_path):
+    """Check that a model whose file predates fcn_downsample keeps an FCN
+    branch that reads every step, and can be trained on."""
+    X = rng.normal(size=(12, 20, 2))
+    y = rng.integers(0, 2, size=12)
+    clf = LSTMClassifier(fcn_downsample=1, warm_start=True, **FCN, **FAST).fit(X, y)
+    del clf._fcn_downsample
+    del clf._fitted_architecture["fcn_downsample"]
+    back = load(save(clf, tmp_path / "old.sklstm"))
+    assert back.module_.fcn_downsample == 1
+    np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    back.set_params(fcn_downsample=1).fit(X, y)  # a warm start: same architecture
+    assert back.n_iter_ == 2 * FAST["max_epochs"]
 
 
 def test_attention_weights_with_downsampling_cover_every_step():
