@@ -32,12 +32,14 @@ def average_windows(x: torch.Tensor, lengths, k: int):
     if k == 1:
         return x, lengths
     batch, steps, features = x.shape
-    windows = -(-steps // k)
+    # rounded up with non-negative operands: an exported graph divides with
+    # truncation, which is not floor division for a negative numerator
+    windows = (steps + k - 1) // k
     x = nn.functional.pad(x, (0, 0, 0, windows * k - steps))
     counts = window_counts(lengths, steps, k, x.device)
     total = x.view(batch, windows, k, features).sum(dim=2)
     out = total / counts.clamp(min=1).unsqueeze(-1).to(x.dtype)
-    return out, None if lengths is None else -(-lengths // k)
+    return out, None if lengths is None else (lengths + k - 1) // k
 
 
 class TokenEmbedding(nn.Module):

@@ -372,7 +372,7 @@ def attention_weights(
     """``(batch, steps)`` attention weights of a ``pooling="attention"`` network;
     a downsampled step's weight is shared evenly by the steps it averaged."""
     k = getattr(module, "downsample", 1)
-    coarse = lengths if lengths is None or k == 1 else -(-lengths // k)
+    coarse = lengths if lengths is None or k == 1 else (lengths + k - 1) // k
     weights = module.attention.weights(module.encode(x, lengths), coarse)
     if k == 1:
         return weights
