@@ -84,6 +84,10 @@ RECIPES = {
     # optimiser's steps (decay 0.99: about the last 100 steps), batch norm's
     # statistics refreshed for them as for the final weights ("_ema")
     "ema0.99": {"_ema": 0.99},
+    # the same with the average's horizon tied to the fit's length: 1 / (1 -
+    # decay) = a tenth of its optimiser steps (decay 0.99 was 100 steps: a
+    # third of a short fit, a fifteenth of PLAID's)
+    "ema_tied0.1": {"_ema_share": 0.1},
     # smaller batches: more optimiser steps for the same epochs (FCN and
     # ResNet in Fawaz et al. 2019 train with min(N / 10, 16))
     "batch16": {"batch_size": 16},
@@ -173,6 +177,9 @@ def classifier(recipe: str, seed: int, smoke: bool = False):
         params["callbacks"] = [("cosine", cosine_callback())]
     if "_ema" in params:
         params["callbacks"] = [("ema", ema_callback(params.pop("_ema")))]
+    if "_ema_share" in params:
+        share = params.pop("_ema_share")
+        params["callbacks"] = [("ema", ema_callback(None, share))]
     smoothing = params.pop("_smoothing", 0.0)
     if smoke:
         params["max_epochs"] = 2
@@ -237,16 +244,24 @@ def cosine_callback():
     return Cosine()
 
 
-def ema_callback(decay: float):
+def ema_callback(decay: float | None, share: float = 0.0):
     """A skorch callback that keeps an exponential moving average of the
     module's parameters after every training batch and puts it in place of
     the final weights when training ends (before sklstm refreshes batch
-    norm's statistics). Defined on first use, as ``cosine_callback``."""
+    norm's statistics). ``decay=None``: the average's horizon ``1 / (1 -
+    decay)`` is ``share`` of the fit's optimiser steps. Defined on first use,
+    as ``cosine_callback``."""
+    import math
+
     import torch
     from skorch.callbacks import Callback
 
     class EMA(Callback):
-        def on_train_begin(self, net, **kwargs):
+        def on_train_begin(self, net, X=None, **kwargs):
+            nonlocal decay
+            if share:
+                steps = net.max_epochs * math.ceil(len(X) / net.batch_size)
+                decay = 1 - 1 / max(1.0, share * steps)
             self.average_ = [p.detach().clone() for p in net.module_.parameters()]
 
         def on_batch_end(self, net, batch=None, training=None, **kwargs):
