@@ -97,9 +97,9 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
         Squeeze-and-excite blocks after every block of the convolutional
         branch but the last (MLSTM-FCN, Karim et al., 2019).
     downsample : int or "auto", default="auto"
-        The LSTM reads each run of this many steps averaged into one; the
-        convolutional branch reads at its own ``fcn_downsample``. ``"auto"``: with a
-        convolutional branch, the smallest factor that keeps the LSTM within
+        The LSTM reads each run of this many steps averaged into one (the
+        convolutional branch at its own ``fcn_downsample``). ``"auto"``: with
+        a convolutional branch, the smallest factor that keeps the LSTM within
         128 steps of the longest training sequence (an LSTM step is sequential
         work and LSTMs learn slowly over thousands of steps); without one, 1.
     fcn_downsample : int or "auto", default="auto"

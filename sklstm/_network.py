@@ -92,9 +92,8 @@ class LSTMNetwork(nn.Module):
         Per-sequence scaling divides by ``sqrt(variance + sequence_eps)``, the
         variance in globally standardised units.
     downsample : int
-        The LSTM reads each run of this many steps averaged into one (the
-        convolutional branch reads every step): long sequences cost the LSTM
-        that many times fewer sequential steps.
+        The LSTM reads each run of this many steps averaged into one: long
+        sequences cost the LSTM that many times fewer sequential steps.
     fcn_downsample : int
         The FCN branch reads each run of this many steps averaged into one.
     """

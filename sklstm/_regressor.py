@@ -141,9 +141,9 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Squeeze-and-excite blocks after every block of the convolutional
         branch but the last (MLSTM-FCN).
     downsample : int or "auto", default="auto"
-        The LSTM reads each run of this many steps averaged into one; the
-        convolutional branch reads at its own ``fcn_downsample``. ``"auto"``: with a
-        convolutional branch, the smallest factor that keeps the LSTM within
+        The LSTM reads each run of this many steps averaged into one (the
+        convolutional branch at its own ``fcn_downsample``). ``"auto"``: with
+        a convolutional branch, the smallest factor that keeps the LSTM within
         128 steps of the longest training sequence; without one, 1.
     fcn_downsample : int or "auto", default="auto"
         The convolutional branch reads each run of this many steps averaged
