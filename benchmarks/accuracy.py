@@ -73,6 +73,14 @@ RECIPES = {
     # the FCN branch reading every step, as before fcn_downsample="auto"
     "fcnk1": {"fcn_downsample": 1},
     "fcnk2": {"fcn_downsample": 2},
+    # the FCN branch's first convolution reading every step with stride k
+    # instead of the branch reading runs of k averaged ("_strided"): "narrow"
+    # keeps its kernel of 8 steps; "wide" widens it to 8 k steps, its weights
+    # first those of averaging then the kernel of 8 (the same function at
+    # initialisation, free to learn what averaging throws away)
+    "stride_narrow": {"_strided": "narrow"},
+    "stride_wide": {"_strided": "wide"},
+    "stride_wide_k2": {"_strided": "wide", "fcn_downsample": 2},
     # cross-entropy against targets smoothed by 0.1 (Szegedy et al. 2016),
     # against over-confident fits of tens of series ("_smoothing")
     "smooth0.1": {"_smoothing": 0.1},
@@ -173,6 +181,7 @@ def classifier(recipe: str, seed: int, smoke: bool = False):
     _recipe.SEQUENCE_EPS = params.pop("_eps", DEFAULT_EPS)
     _recipe.FILL = params.pop("_fill", DEFAULT_FILL)
     _use_dilations(params.pop("_dilations", None))
+    _use_strided(params.pop("_strided", None))
     if params.pop("_cosine", False):
         params["callbacks"] = [("cosine", cosine_callback())]
     if "_ema" in params:
@@ -221,6 +230,82 @@ def _use_dilations(dilations):
 
     Dilated.plain = plain
     _layers.TimeConv = Dilated
+
+
+def _use_strided(kind):
+    """Build the package's networks so that the FCN branch's first
+    convolution reads every step with stride ``fcn_downsample`` (None: the
+    package's own averaging). Tried on the panel (docs/architectures.md),
+    not shipped."""
+    import torch
+    from torch import nn
+
+    from sklstm import _layers, _network
+
+    net = _network.LSTMNetwork
+    plain = getattr(net, "plain", None) or (net.__init__, net.forward)
+    net.plain = plain
+    if kind is None:
+        net.__init__, net.forward = plain
+        return
+
+    def __init__(self, *args, **kwargs):
+        plain[0](self, *args, **kwargs)
+        k = self.fcn_downsample
+        if self.fcn is None or k == 1:
+            return
+        first = self.fcn.convs.convs[0]
+        size = first.kernel_size[0]
+        if kind == "wide":
+            conv = nn.Conv1d(first.in_channels, first.out_channels, size * k)
+            with torch.no_grad():  # average runs of k, then the kernel
+                conv.weight.copy_(first.weight.repeat_interleave(k, dim=2) / k)
+                conv.bias.copy_(first.bias)
+            left = (size // 2) * k
+        else:
+            conv, left = first, size // 2 - (k - 1) // 2
+        conv.stride, conv.padding = (k,), (0,)
+        self.fcn.convs.convs[0] = conv
+        self._left = max(0, left)
+
+    def forward(self, x, lengths=None):
+        x, stats = self._scale(x, lengths)
+        x = self._front(x, lengths)
+        coarse, coarse_lengths = _network.average_windows(x, lengths, self.downsample)
+        features = self.pool(self._lstm(coarse, coarse_lengths), coarse_lengths)
+        if self.fcn is not None:
+            features = torch.cat([features, _strided_fcn(self, x, lengths)], dim=1)
+        if self.training:
+            features = self.dropout(features)
+        out = self.head(features)
+        if self.target_channels is not None:
+            mean, spread = stats
+            out = out * spread[:, self.target_channels] + mean[:, self.target_channels]
+        return out
+
+    def _strided_fcn(self, x, lengths):
+        k = self.fcn_downsample
+        if k == 1:
+            return self.fcn(x, lengths)
+        body = self.fcn.convs
+        steps = (x.shape[1] + k - 1) // k
+        short = None if lengths is None else (lengths + k - 1) // k
+        valid = None if short is None else _layers.valid_mask(short, steps)
+        h = x.transpose(1, 2)  # padding steps are zero (scaled input)
+        first = body.convs[0]
+        right = steps * k + first.kernel_size[0] - x.shape[1]
+        h = nn.functional.pad(h, (self._left, right))
+        for i, conv in enumerate(body.convs):
+            h = conv(h)[..., :steps]
+            h = body._normalise(body.norms[i], h, valid)
+            h = torch.relu(h)
+            if valid is not None:
+                h = h.masked_fill(~valid.unsqueeze(1), 0.0)
+            if i < len(body.excite):
+                h = body.excite[i](h, short)
+        return _layers.time_mean(h, short)
+
+    net.__init__, net.forward = __init__, forward
 
 
 def cosine_callback():
