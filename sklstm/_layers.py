@@ -116,38 +116,34 @@ class TimeConv(nn.Module):
         h = x.transpose(1, 2)
         for i, conv in enumerate(self.convs):
             h = conv(h)[..., :steps]  # an even kernel adds one step
-            if self.norms:
-                h = self._normalise(self.norms[i], h, valid)
-            h = torch.relu(h)
-            if valid is not None:
-                h = h.masked_fill(~valid.unsqueeze(1), 0.0)
+            if self.norms and valid is not None:
+                h = masked_norm_relu(self.norms[i], h, valid)
+            else:
+                h = torch.relu(self.norms[i](h) if self.norms else h)
+                if valid is not None:
+                    h = h.masked_fill(~valid.unsqueeze(1), 0.0)
             if i < len(self.excite):
                 h = self.excite[i](h, lengths)
         return h.transpose(1, 2)
 
-    @staticmethod
-    def _normalise(norm, h: torch.Tensor, valid) -> torch.Tensor:
-        if valid is None:
-            return norm(h)
-        return masked_batch_norm(norm, h, valid)
 
-
-def masked_batch_norm(norm: nn.BatchNorm1d, h: torch.Tensor, valid) -> torch.Tensor:
-    """``norm`` applied to ``(batch, channels, steps)`` as if to its valid steps
-    alone: in training, the statistics (and the running ones) come from the
-    steps where ``valid`` ``(batch, steps)`` is True, computed with masked sums
-    rather than by gathering those steps. Padding steps come out as garbage
-    for the caller to zero."""
+def masked_norm_relu(norm: nn.BatchNorm1d, h: torch.Tensor, valid) -> torch.Tensor:
+    """``relu(norm(h))`` over ``(batch, channels, steps)`` as if to its valid
+    steps alone, zero at the padding: in training, the statistics (and the
+    running ones) come from the steps where ``valid`` ``(batch, steps)`` is
+    True. Ragged batches spend a quarter of an epoch here, so training runs
+    one fused function (``_MaskedNormReLU``: a third of the passes over the
+    activations that the same arithmetic takes through autograd)."""
     mask = valid.unsqueeze(1).to(h.dtype)
     count = mask.sum()
     if not norm.training or count <= 1:  # a lone value has no spread
-        return nn.functional.batch_norm(
+        h = nn.functional.batch_norm(
             h, norm.running_mean, norm.running_var, norm.weight, norm.bias,
             False, 0.0, norm.eps,
         )  # fmt: skip
-    mean = (h * mask).sum(dim=(0, 2)) / count
-    centred = (h - mean[None, :, None]) * mask
-    var = (centred**2).sum(dim=(0, 2)) / count
+        return torch.relu(h).masked_fill(~valid.unsqueeze(1), 0.0)
+    weight, bias = (norm.weight, norm.bias) if norm.affine else (None, None)
+    out, mean, var = _MaskedNormReLU.apply(h, mask, weight, bias, norm.eps)
     if norm.track_running_stats:
         with torch.no_grad():
             norm.num_batches_tracked += 1
@@ -155,15 +151,54 @@ def masked_batch_norm(norm: nn.BatchNorm1d, h: torch.Tensor, valid) -> torch.Ten
             if factor is None:  # a cumulative average
                 factor = 1.0 / float(norm.num_batches_tracked)
             unbiased = var * count / (count - 1)
-            norm.running_mean.lerp_(mean.detach(), factor)
-            norm.running_var.lerp_(unbiased.detach(), factor)
-    scale = torch.rsqrt(var + norm.eps)
-    if norm.affine:
-        shift = norm.bias - mean * scale * norm.weight
-        scale = scale * norm.weight
-    else:
-        shift = -mean * scale
-    return h * scale[None, :, None] + shift[None, :, None]
+            norm.running_mean.lerp_(mean.to(norm.running_mean.dtype), factor)
+            norm.running_var.lerp_(unbiased.to(norm.running_var.dtype), factor)
+    return out
+
+
+class _MaskedNormReLU(torch.autograd.Function):
+    """Batch norm over the steps where ``mask`` ``(batch, 1, steps)`` is 1,
+    then ReLU, then zero at the padding, with its gradient written out: the
+    batch's mean and variance (at least float32) come back beside the output for the
+    running statistics."""
+
+    @staticmethod
+    def forward(ctx, h, mask, weight, bias, eps):
+        count = mask.sum()
+        acc = ctx.acc = torch.promote_types(h.dtype, torch.float32)
+        centred = h * mask
+        mean = centred.sum(dim=(0, 2), dtype=acc) / count
+        centred.sub_(mean.to(h.dtype)[None, :, None]).mul_(mask)
+        norm = torch.linalg.vector_norm(centred, dim=(0, 2), dtype=acc)
+        var = norm.square() / count
+        rstd = torch.rsqrt(var + eps)
+        scale = rstd if weight is None else rstd * weight
+        out = centred * scale.to(h.dtype)[None, :, None]
+        if bias is not None:
+            out.add_(bias.to(h.dtype)[None, :, None])
+        out.relu_().mul_(mask)
+        ctx.save_for_backward(centred, out, mask, rstd, weight)
+        ctx.count = count
+        ctx.mark_non_differentiable(mean, var)
+        return out, mean, var
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad, _mean, _var):
+        centred, out, mask, rstd, weight = ctx.saved_tensors
+        count = ctx.count
+        g = grad * (out > 0)  # ReLU's gradient; zero at the padding, as out is
+        sum_g = g.sum(dim=(0, 2), dtype=ctx.acc)
+        sum_gc = (g * centred).sum(dim=(0, 2), dtype=ctx.acc)
+        scale = rstd if weight is None else rstd * weight
+        slope = rstd * rstd * sum_gc / count
+        dtype = g.dtype
+        g.sub_((sum_g / count).to(dtype)[None, :, None])
+        g.sub_(centred * slope.to(dtype)[None, :, None])
+        g.mul_(scale.to(dtype)[None, :, None]).mul_(mask)
+        d_weight = None if weight is None else (sum_gc * rstd).to(weight.dtype)
+        d_bias = None if weight is None else sum_g.to(weight.dtype)
+        return g, None, d_weight, d_bias, None
 
 
 def _per_layer(kernel_size, layers: int) -> tuple[int, ...]:

@@ -148,6 +148,51 @@ def test_batch_norm_statistics_come_from_valid_steps():
     torch.testing.assert_close(norm.running_mean, before)
 
 
+def test_masked_norm_relu_trains_as_batch_norm_over_the_valid_steps():
+    """Check that the fused batch norm + ReLU of ragged batches gives, in
+    training, the outputs and gradients (input, weight, bias) of torch's own
+    BatchNorm1d + ReLU applied to the valid steps gathered alone, zero at the
+    padding, and passes torch's numerical gradient check."""
+    import torch
+
+    from sklstm._layers import BatchNorm1d, _MaskedNormReLU, masked_norm_relu
+
+    torch.manual_seed(0)
+    lengths = torch.tensor([7, 2, 5, 1])
+    valid = torch.arange(7) < lengths[:, None]
+    h = torch.randn(4, 3, 7, dtype=torch.float64)
+    h[~valid.unsqueeze(1).expand_as(h)] = 5.0  # garbage at the padding
+    norm = BatchNorm1d(3).double()
+    torch.nn.init.uniform_(norm.weight, 0.5, 2.0)
+    torch.nn.init.normal_(norm.bias)
+    reference = torch.nn.BatchNorm1d(3).double()
+    reference.load_state_dict(norm.state_dict())
+    fused_in = h.clone().requires_grad_()
+    fused = masked_norm_relu(norm, fused_in, valid)
+    plain_in = h.clone().requires_grad_()
+    steps = plain_in.transpose(1, 2)[valid]  # (13, 3): the valid steps alone
+    plain = torch.relu(reference(steps))
+    torch.testing.assert_close(fused.transpose(1, 2)[valid], plain)
+    assert not fused.transpose(1, 2)[~valid].any()
+    upstream = torch.randn_like(plain)
+    fused_grads = torch.autograd.grad(
+        (fused.transpose(1, 2)[valid] * upstream).sum(),
+        (fused_in, norm.weight, norm.bias),
+    )
+    plain_grads = torch.autograd.grad(
+        (plain * upstream).sum(), (plain_in, reference.weight, reference.bias)
+    )
+    for mine, theirs in zip(fused_grads, plain_grads, strict=True):
+        torch.testing.assert_close(mine, theirs)
+    torch.testing.assert_close(norm.running_mean, reference.running_mean)
+    torch.testing.assert_close(norm.running_var, reference.running_var)
+    mask = valid.unsqueeze(1).double()
+    assert torch.autograd.gradcheck(
+        lambda x, w, b: _MaskedNormReLU.apply(x, mask, w, b, 1e-5)[0],
+        (h.clone().requires_grad_(), norm.weight, norm.bias),
+    )
+
+
 @pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("shape", [(24, 4, 8, 8), (24, 4, 8, 8, 3)])
 def test_frame_encoder_on_image_sequences(shape, batch_norm):

@@ -84,7 +84,7 @@ def test_accuracy_benchmark_smoke():
     )
     assert "seasonal naive" in out and "Holt-Winters" in out and "MASE" in out
     out = _run("accuracy.py", "budget", "--seeds", "1", "--recipes", "default", *common)
-    assert "fit seconds" in out
+    assert "fit seconds" in out and "| 20 x 5-10 |" in out
 
 
 def test_keras_benchmark_skips_cleanly_or_runs():
