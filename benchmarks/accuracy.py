@@ -679,7 +679,9 @@ def budget(recipes, repeats, smoke, echo=print):
                 model.fit(X, y)
                 times.append(time.perf_counter() - start)
             shown = ", ".join(f"{t:.1f}" for t in times)
-            size = f"{n} x {steps}" if shortest == steps else f"{n} x {shortest}-{steps}"
+            size = f"{n} x {steps}"
+            if shortest < steps:
+                size = f"{n} x {shortest}-{steps}"
             echo(f"| {recipe} | {size} | {shown} | {model.n_iter_} |")
 
 
