@@ -52,6 +52,7 @@ DEFAULT_WORK = 7900  # sklstm._recipe.WORK and SIZE_POWER as shipped
 DEFAULT_POWER = 0.45
 DEFAULT_EPS = 1e-12
 DEFAULT_FILL = 10.75e6  # sklstm._recipe.FILL
+DEFAULT_RAGGED_COST = 1.4  # sklstm._recipe.RAGGED_COST
 _AUTO = dict(max_epochs="auto", lr_schedule="plateau")
 RECIPES = {
     "default": {},
@@ -64,6 +65,9 @@ RECIPES = {
     # the budget before its middle was filled up to the 1,000 x 500 fit's
     # work (sklstm._recipe.FILL; 0: no filling) ("_fill")
     "nofill": {"_fill": 0.0},
+    # the budget counting a step of varying-length data as one step of
+    # equal-length data, as before RAGGED_COST ("_ragged_cost")
+    "ragged1": {"_ragged_cost": 1.0},
     # a cosine decay over the budget's epochs instead of halving on a plateau
     "cosine": {"lr_schedule": None, "_cosine": True},
     # decoupled weight decay at torch's AdamW default, against overfitting
@@ -180,6 +184,7 @@ def classifier(recipe: str, seed: int, smoke: bool = False):
     _recipe.SIZE_POWER = params.pop("_power", DEFAULT_POWER)
     _recipe.SEQUENCE_EPS = params.pop("_eps", DEFAULT_EPS)
     _recipe.FILL = params.pop("_fill", DEFAULT_FILL)
+    _recipe.RAGGED_COST = params.pop("_ragged_cost", DEFAULT_RAGGED_COST)
     _use_dilations(params.pop("_dilations", None))
     _use_strided(params.pop("_strided", None))
     if params.pop("_cosine", False):

@@ -382,7 +382,8 @@ class _BaseLSTM(BaseEstimator):
         reads_all = conv_channels(self) or not fcn_channels(self)
         k = 1 if reads_all else getattr(self, "_fcn_downsample", 1)
         steps = float(np.ceil(lengths / k).mean())
-        return auto_epochs(len(sequences), steps, self.batch_size)
+        ragged = bool(lengths.min() != lengths.max())
+        return auto_epochs(len(sequences), steps, self.batch_size, ragged)
 
     def _steps_per_lstm_step(self, sequences) -> int:
         """``downsample``, or with ``"auto"`` the smallest factor that keeps the

@@ -427,6 +427,17 @@ def test_auto_epochs_adapts_to_the_data():
     assert MIN_EPOCHS <= large < small <= MAX_EPOCHS
     assert auto_epochs(10**7, 1000, 32) == MIN_EPOCHS
     assert auto_epochs(1, 1, 32) == MAX_EPOCHS
+    # a step of varying lengths costs RAGGED_COST steps of equal ones
+    from sklstm._recipe import RAGGED_COST
+
+    assert auto_epochs(1000, 300, 32, ragged=True) == auto_epochs(
+        1000, 300 * RAGGED_COST, 32
+    )
+    assert auto_epochs(1000, 300, 32, ragged=True) < auto_epochs(1000, 300, 32)
+    ragged = [rng.normal(size=n) for n in (5, 7, 9, 5)] * 5
+    clf = LSTMClassifier(max_epochs="auto", hidden_size=4, fcn_channels=())
+    sequences = clf._validate_fit_data(ragged, [0, 1] * 10, None, True)[0]
+    assert clf._epochs(sequences) == auto_epochs(20, 6.5, 32, ragged=True)
     X = rng.normal(size=(20, 5))
     clf = LSTMClassifier(max_epochs="auto", tol=1e9, n_iter_no_change=10**6)
     clf.set_params(hidden_size=4, fcn_channels=(), random_state=0)
