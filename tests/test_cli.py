@@ -295,6 +295,39 @@ def test_classify_errors_say_what_was_expected(tmp_path, capsys):
     assert "The sequence 1" in err and "more than one label" in err
 
 
+def test_classify_wide_tables_as_wide_as_their_longest_sequence(tmp_path, capsys):
+    """Check that wide TRAIN and TEST tables of varying-length sequences may end
+    at different steps (each is as wide as its longest sequence): a narrower
+    TEST, or a wider one whose extra columns number on the steps, is read;
+    other extra columns and renamed steps are refused with a short message."""
+    rng = np.random.default_rng(0)
+
+    def wide(path, n, steps, names=None):
+        values = rng.normal(size=(n, steps))
+        for i in range(n):
+            values[i, rng.integers(steps // 2, steps + 1) :] = np.nan
+        values[0] = rng.normal(size=steps)  # one sequence fills the table
+        columns = names or [f"t{i}" for i in range(steps)]
+        table = pd.DataFrame(values, columns=columns)
+        table.insert(0, "label", ["a", "b"] * (n // 2))
+        table.to_csv(path, index=False)
+        return str(path)
+
+    train = wide(tmp_path / "train.csv", 20, 40)
+    for name, steps in (("short.csv", 25), ("long.csv", 55)):
+        test = wide(tmp_path / name, 10, steps)
+        out = tmp_path / name.replace(".csv", "")
+        args = ["classify", train, test, "--label", "label", "--out", str(out)]
+        assert cli.main(args + QUICK) == 0
+        matrix = _files(out, "confusion.png")["confusion_matrix"]
+        assert np.sum(matrix["rows_actual_columns_predicted"]) == 10
+    names = [f"t{i}" for i in range(40)] + ["weight"]
+    odd = wide(tmp_path / "odd.csv", 10, 41, names)
+    err = _fails(["classify", train, odd, "--label", "label"], capsys)
+    assert "41 columns 't0', 't1'" in err and "'weight'" in err
+    assert "numbered on from the training table's" in err and len(err) < 700
+
+
 def test_a_failure_while_running_exits_1(tmp_path, capsys, monkeypatch):
     """Check that a failure while training exits 1 with a one-line message."""
 

@@ -8,6 +8,7 @@ ordering their steps, and one column per channel. Either holds the label.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ from .output import (
     write_json,
     write_text,
 )
-from .tables import InputError, check_column, read_table
+from .tables import InputError, check_column, listed, read_table
 from .trials import search_line, search_markdown
 
 DATASETS = {
@@ -107,18 +108,47 @@ def _numeric(table, columns, source):
     return table[columns].to_numpy(np.float64)
 
 
-def _match(channels, like, source):
-    if like is not None and channels != like.channels:
-        raise InputError(
-            f"{source} has the columns {channels}, but the training table has "
-            f"{like.channels}; expected the same feature columns in both."
-        )
+def _match(channels, like, source, steps=False):
+    """Refuse feature columns other than the training table's. With
+    ``steps`` (a wide table's step columns) the table may end sooner, or go
+    on where the columns are numbered steps (``t0, t1, ...``; ``1, 2, ...``
+    without a header) that continue the training table's: a wide table is
+    as wide as its longest sequence, and the model reads any length."""
+    if like is None or channels == like.channels:
+        return
+    shorter = min(len(channels), len(like.channels))
+    if steps and channels[:shorter] == like.channels[:shorter]:
+        if len(channels) < len(like.channels) or _numbered(channels):
+            return
+    also = (
+        " (in a wide table, the same step columns up to the narrower table's "
+        "last, or more steps numbered on from the training table's: its "
+        "sequences may be longer or shorter)"
+        if steps
+        else ""
+    )
+    raise InputError(
+        f"{source} has the {len(channels)} columns {listed(channels)}, but the "
+        f"training table has the {len(like.channels)} columns "
+        f"{listed(like.channels)}; expected the same feature columns in both"
+        f"{also}."
+    )
+
+
+def _numbered(columns) -> bool:
+    """Whether the names run on in steps of one under a common prefix: ``t0,
+    t1, ...``, ``1, 2, ...``."""
+    found = [re.fullmatch(r"(.*?)(\d+)", c) for c in columns]
+    if not all(found) or len({m.group(1) for m in found}) != 1:
+        return False
+    numbers = [int(m.group(2)) for m in found]
+    return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
 def _wide(table, labels, source, like):
     columns = [c for c in table.columns if c != labels.name]
     X = _numeric(table, columns, source)
-    _match([str(c) for c in columns], like, source)
+    _match([str(c) for c in columns], like, source, steps=True)
     return Sequences(
         X, _label_values(labels), source, "wide", [str(c) for c in columns]
     )

@@ -61,12 +61,19 @@ def check_column(table, name, what, source, no_header_option=False):
                 "--no-header; columns are then numbered 0, 1, ... (--no-header "
                 "--label 0 for the UCR layout)."
             )
-    shown = columns if len(columns) <= 8 else [*columns[:6], "...", columns[-1]]
-    listed = ", ".join(repr(c) if c != "..." else c for c in shown)
     raise InputError(
         f"{source} has no column {name!r} for {what}; its {len(columns)} columns "
-        f"are {listed}.{hint}"
+        f"are {listed(columns)}.{hint}"
     )
+
+
+def listed(columns) -> str:
+    """Column names for a message: all of up to 8, else the first six, an
+    ellipsis and the last."""
+    columns = [str(c) for c in columns]
+    if len(columns) <= 8:
+        return ", ".join(map(repr, columns))
+    return ", ".join([*map(repr, columns[:6]), "...", repr(columns[-1])])
 
 
 def _is_number(text):
