@@ -319,6 +319,7 @@ def test_classify_wide_tables_as_wide_as_their_longest_sequence(tmp_path, capsys
         out = tmp_path / name.replace(".csv", "")
         args = ["classify", train, test, "--label", "label", "--out", str(out)]
         assert cli.main(args + QUICK) == 0
+        assert "one channel of 20-40 time steps" in capsys.readouterr().out
         matrix = _files(out, "confusion.png")["confusion_matrix"]
         assert np.sum(matrix["rows_actual_columns_predicted"]) == 10
     names = [f"t{i}" for i in range(40)] + ["weight"]

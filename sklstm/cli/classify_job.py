@@ -49,7 +49,11 @@ class Sequences:
     def shape(self) -> str:
         """What the model sees in each sequence, in words."""
         if self.layout == "wide":
-            return f"one channel of {len(self.channels)} time steps"
+            lengths = np.sum(~np.isnan(self.X), axis=1)  # NaN only pads
+            shortest, longest = int(lengths.min()), int(lengths.max())
+            if shortest == longest:
+                return f"one channel of {longest} time steps"
+            return f"one channel of {shortest}-{longest} time steps"
         return f"{len(self.channels)} channel(s)"
 
 
