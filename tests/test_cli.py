@@ -329,6 +329,23 @@ def test_classify_wide_tables_as_wide_as_their_longest_sequence(tmp_path, capsys
     assert "numbered on from the training table's" in err and len(err) < 700
 
 
+def test_classify_says_when_test_holds_labels_training_lacks(tmp_path, capsys):
+    """Check that a TEST label no training sequence has is named in a note and in
+    metrics.json (those sequences count as errors), and that there is no note
+    when every TEST label is known."""
+    train = _wide_gunpoint(tmp_path / "train.csv", "train", 20)
+    table = pd.read_csv(train)
+    table.loc[:2, "label"] = 7
+    table.to_csv(tmp_path / "test.csv", index=False)
+    for test, unseen in ((tmp_path / "test.csv", [7]), (train, [])):
+        out = tmp_path / f"out{len(unseen)}"
+        args = ["classify", str(train), str(test), "--label", "label"]
+        assert cli.main(args + ["--out", str(out)] + QUICK) == 0
+        printed = capsys.readouterr().out
+        assert ("holds the label(s) [7], which no training" in printed) == bool(unseen)
+        assert _files(out, "confusion.png")["labels_not_in_training"] == unseen
+
+
 def test_a_failure_while_running_exits_1(tmp_path, capsys, monkeypatch):
     """Check that a failure while training exits 1 with a one-line message."""
 

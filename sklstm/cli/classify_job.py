@@ -246,6 +246,12 @@ def _plain_labels(labels):
     return [c.item() if hasattr(c, "item") else c for c in sorted(set(labels))]
 
 
+def _unseen(test_labels, train_labels) -> list:
+    """The labels of ``test_labels`` that ``train_labels`` lacks, sorted."""
+    known = set(_plain_labels(train_labels))
+    return [c for c in _plain_labels(test_labels) if c not in known]
+
+
 def make_pipeline(params, max_epochs, seed):
     from sklearn.pipeline import Pipeline
 
@@ -330,6 +336,13 @@ def run(
         f"{n} training sequences from {train_set.source} ({train_set.layout} table, "
         f"{train_set.shape()}), classes {_plain_labels(train_set.y)}."
     )
+    unseen = [] if test_set is None else _unseen(test_set.y, train_set.y)
+    if unseen:
+        echo(
+            f"Note: {test_set.source} holds the label(s) {unseen}, which no "
+            "training sequence has: the model cannot predict them, so those "
+            "sequences count as errors."
+        )
     fit_args = dict(max_epochs=max_epochs, seed=seed)
     params, study = dict(DEFAULT_PARAMS), None
     if hidden_size is not None:
@@ -430,6 +443,7 @@ def _metrics(train, evaluation, actual, predicted, params, study, fit_args):
         "params": params,
         "search": study,
         "evaluated_on": evaluation,
+        "labels_not_in_training": _unseen(actual, train.y),
         "accuracy": float(accuracy_score(actual, predicted)),
         "f1_macro": float(f1_score(actual, predicted, average="macro")),
         "per_class": classification_report(
