@@ -165,5 +165,16 @@ def channel_statistics(sequences, weight=None) -> tuple[np.ndarray, np.ndarray]:
         square = square + w @ (second[ends] - second[starts])
     mean, square = mean / total, square / total
     scale = np.sqrt(np.maximum(square - mean**2, 0.0))
-    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-    return (mean + centre).astype(np.float32), scale.astype(np.float32)
+    return (mean + centre).astype(np.float32), usable_scale(scale).astype(np.float32)
+
+
+# A spread below this is rounding noise on a constant (float64's), read as
+# none, as scikit-learn's StandardScaler does: a channel that was 0 up to
+# 1e-16 in training must not multiply a later value of 0.1 by 1e15.
+NO_SPREAD = 10 * np.finfo(np.float64).eps
+
+
+def usable_scale(scale) -> np.ndarray:
+    """``scale`` with 1 where it is no spread (below NO_SPREAD) or not finite."""
+    scale = np.asarray(scale, dtype=np.float64)
+    return np.where(np.isfinite(scale) & (scale >= NO_SPREAD), scale, 1.0)

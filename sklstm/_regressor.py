@@ -10,6 +10,7 @@ from torch import nn
 from ._base import _BaseLSTM
 from ._intervals import check_coverage
 from ._losses import PinballLoss
+from ._recipe import usable_scale
 
 LOSSES = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
 # the quantiles loss="pinball" trains by default: the 50, 80, 90 and 95 %
@@ -593,8 +594,7 @@ default="window"
             mean = np.average(y / unit, axis=0, weights=w)
             spread = np.sqrt(np.average((y / unit - mean) ** 2, axis=0, weights=w))
             self.y_mean_ = mean * unit
-            scale = spread * unit
-            self.y_scale_ = np.where(scale > 0, scale, 1.0)
+            self.y_scale_ = usable_scale(spread * unit)
         # standardised batch by batch (see _target_scaling): no copy of y here
         return y, weight
 

@@ -125,6 +125,30 @@ def test_forecast_a_csv_with_dates(tmp_path):
     assert metrics["cv"]["mean"]["seasonal_naive"]["mae"] == pytest.approx(0.3 * 7)
 
 
+def test_forecast_notes_dates_that_are_not_evenly_spaced(tmp_path, capsys):
+    """Check that monthly rows with months missing get a note naming the first
+    gap and what the job does instead (no season, steps read as consecutive),
+    that --season drops the advice to pass one, and that evenly spaced
+    dates get no note."""
+    months = pd.date_range("2000-01-01", periods=80, freq="MS")
+    values = 10 + np.sin(np.arange(80) * 2 * np.pi / 12)
+    table = pd.DataFrame({"month": months.strftime("%Y-%m-%d"), "y": values})
+    table.to_csv(tmp_path / "even.csv", index=False)
+    table.drop(index=[30, 31, 50]).to_csv(tmp_path / "gaps.csv", index=False)
+    runs = (("gaps.csv", []), ("gaps.csv", ["--season", "12"]), ("even.csv", []))
+    for name, extra in runs:
+        args = ["forecast", str(tmp_path / name), "--target", "y", "--time-col"]
+        args += ["month", "--window", "12", "--folds", "2", "--out"]
+        assert cli.main(args + [str(tmp_path / "out"), *extra, *QUICK]) == 0
+        printed = capsys.readouterr().out
+        if name == "even.csv":
+            assert "Note:" not in printed and "season 12" in printed
+            continue
+        assert "2 step(s) are longer than the usual 31 days" in printed
+        assert "the first from 2002-06-01 to 2002-09-01" in printed
+        assert ("or pass --season S." in printed) == (not extra)
+
+
 def test_forecast_search_resumes_from_its_storage(tmp_path):
     """Check that a search resumes from its storage: after two trials, asking for four
     runs two more in the same study."""

@@ -533,3 +533,21 @@ def test_bagging_takes_an_lstm_on_2d_input():
     ).fit(X, y)
     assert len(bag.estimators_) == 2
     assert bag.predict_proba(X).shape == (len(X), 2)
+
+
+def test_a_channel_constant_up_to_rounding_noise_is_not_scaled_up():
+    """Check that an input channel and a target whose training spread is rounding
+    noise on a constant (1e-16) are read as having none, as scikit-learn's
+    StandardScaler reads them: a later input of 0.1 must not be multiplied by
+    1e15 (a forecast of 1e13 came out of such a fold of ``sklstm forecast``)."""
+    from sklstm._recipe import NO_SPREAD, usable_scale
+
+    noise = np.random.default_rng(0).normal(scale=1e-16, size=(30, 12, 1))
+    reg = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0)
+    reg.fit(noise, noise[:, -1, 0])
+    assert float(reg.module_.scaling.scale[0]) == 1.0 and reg.y_scale_[0] == 1.0
+    later = np.full((3, 12, 1), 0.1)
+    assert np.all(np.abs(reg.predict(later)) < 10)
+    assert list(usable_scale([0.0, NO_SPREAD / 2, NO_SPREAD, np.inf, 2.0])) == [
+        1.0, 1.0, NO_SPREAD, 1.0, 2.0,
+    ]  # fmt: skip

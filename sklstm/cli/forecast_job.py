@@ -74,6 +74,10 @@ def run(
         f"window {plan.window}, horizon {plan.horizon}, {plan.folds} folds of "
         f"{plan.test_size} forecast origins."
     )
+    note = fc.uneven(series.times, time_col)
+    if note:  # without a frequency the season is 1 unless given
+        also = "" if season is not None else ", or pass --season S"
+        echo(f"Note: {note}{also}.")
     folds_out = None
     if len(plans) > 1:
         bar = progress(
@@ -186,7 +190,14 @@ def _summary_table(means):
 
 
 def _fmt(value, width, spec=".4g"):
-    return f"{'n/a':>{width}}" if value is None else f"{value:>{width}{spec}}"
+    """``value`` right-aligned in ``width`` characters, the first a space: a
+    ratio too large for fixed decimals (a MASE over a near-zero seasonal
+    error) in three significant digits, so the columns stay apart."""
+    if value is None:
+        return f"{'n/a':>{width}}"
+    if spec.endswith("f") and abs(value) >= 1e4:
+        spec = ".3g"
+    return f" {value:>{width - 1}{spec}}"
 
 
 def _metrics(series, plan, params, study, folds, means, stamps, future):

@@ -217,6 +217,36 @@ def _season(times) -> int:
     return _PERIODS.get(base, 1)
 
 
+def uneven(times, name) -> str | None:
+    """Why no frequency could be read from the dates ``times`` (of the time
+    column ``name``), for a note; None when they have one, or are not dates."""
+    import pandas as pd
+
+    if not isinstance(times, pd.DatetimeIndex) or len(times) < 3:
+        return None
+    if _frequency(times) is not None:
+        return None
+    steps = np.diff(times.to_numpy()).astype("timedelta64[ns]").astype(np.int64)
+    usual = np.median(steps)
+    long = np.flatnonzero(steps > 1.5 * usual)
+    step = pd.Timedelta(int(usual), unit="ns")
+    whole_days = step == pd.Timedelta(days=step.days)
+    usual_text = f"{step.days} days" if whole_days else str(step)
+    if len(long):
+        i = int(long[0])
+        what = (
+            f"{len(long)} step(s) are longer than the usual {usual_text} (the first "
+            f"from {label(times[i])} to {label(times[i + 1])}: dates are missing)"
+        )
+    else:
+        what = f"they follow no regular frequency (the usual step is {usual_text})"
+    return (
+        f"the dates of {name!r} are not evenly spaced: {what}. The LSTM reads the "
+        "rows as consecutive steps and the forecast is labelled +1, +2, ...; fill "
+        "in the missing dates first (e.g. reindex and interpolate)"
+    )
+
+
 @dataclass
 class Plan:
     """How the series is prepared, windowed, split and scored."""
@@ -244,7 +274,12 @@ class Plan:
         for h, step in enumerate(d_hat):
             out[h] = (z[-self.lag] if self.lag else 0.0) + step
             z.append(out[h])
-        return np.exp(out) if self.log else out
+        if not self.log:
+            return out
+        # a wild prediction comes back inf, which the choice of preparation
+        # and the CV scores then show, rather than as a RuntimeWarning
+        with np.errstate(over="ignore"):
+            return np.exp(out)
 
     def describe(self) -> str:
         """The preparation in words."""
