@@ -248,69 +248,60 @@ def _use_strided(kind):
     from sklstm import _layers, _network
 
     net = _network.LSTMNetwork
-    plain = getattr(net, "plain", None) or (net.__init__, net.forward)
-    net.plain = plain
+    plain = getattr(net, "plain_init", net.__init__)
+    net.plain_init = plain
     if kind is None:
-        net.__init__, net.forward = plain
+        net.__init__ = plain
         return
 
-    def __init__(self, *args, **kwargs):
-        plain[0](self, *args, **kwargs)
-        k = self.fcn_downsample
-        if self.fcn is None or k == 1:
-            return
-        first = self.fcn.convs.convs[0]
-        size = first.kernel_size[0]
-        if kind == "wide":
-            conv = nn.Conv1d(first.in_channels, first.out_channels, size * k)
-            with torch.no_grad():  # average runs of k, then the kernel
-                conv.weight.copy_(first.weight.repeat_interleave(k, dim=2) / k)
-                conv.bias.copy_(first.bias)
-            left = (size // 2) * k
-        else:
-            conv, left = first, size // 2 - (k - 1) // 2
-        conv.stride, conv.padding = (k,), (0,)
-        self.fcn.convs.convs[0] = conv
-        self._left = max(0, left)
+    class Strided(nn.Module):
+        """The FCN branch with its first convolution strided: it reads
+        every step, the later blocks every ``k``-th position."""
 
-    def forward(self, x, lengths=None):
-        x, stats = self._scale(x, lengths)
-        x = self._front(x, lengths)
-        coarse, coarse_lengths = _network.average_windows(x, lengths, self.downsample)
-        features = self.pool(self._lstm(coarse, coarse_lengths), coarse_lengths)
-        if self.fcn is not None:
-            features = torch.cat([features, _strided_fcn(self, x, lengths)], dim=1)
-        if self.training:
-            features = self.dropout(features)
-        out = self.head(features)
-        if self.target_channels is not None:
-            mean, spread = stats
-            out = out * spread[:, self.target_channels] + mean[:, self.target_channels]
-        return out
-
-    def _strided_fcn(self, x, lengths):
-        k = self.fcn_downsample
-        if k == 1:
-            return self.fcn(x, lengths)
-        body = self.fcn.convs
-        steps = (x.shape[1] + k - 1) // k
-        short = None if lengths is None else (lengths + k - 1) // k
-        valid = None if short is None else _layers.valid_mask(short, steps)
-        h = x.transpose(1, 2)  # padding steps are zero (scaled input)
-        first = body.convs[0]
-        right = steps * k + first.kernel_size[0] - x.shape[1]
-        h = nn.functional.pad(h, (self._left, right))
-        for i, conv in enumerate(body.convs):
-            h = conv(h)[..., :steps]
-            if valid is not None:
-                h = _layers.masked_norm_relu(body.norms[i], h, valid)
+        def __init__(self, fcn, k):
+            super().__init__()
+            self.fcn, self.k = fcn, k
+            first = fcn.convs.convs[0]
+            size = first.kernel_size[0]
+            if kind == "wide":  # average runs of k, then the kernel of 8
+                conv = nn.Conv1d(first.in_channels, first.out_channels, size * k)
+                with torch.no_grad():
+                    conv.weight.copy_(first.weight.repeat_interleave(k, dim=2) / k)
+                    conv.bias.copy_(first.bias)
+                left = (size // 2) * k
             else:
-                h = torch.relu(body.norms[i](h))
-            if i < len(body.excite):
-                h = body.excite[i](h, short)
-        return _layers.time_mean(h, short)
+                conv, left = first, size // 2 - (k - 1) // 2
+            conv.stride, conv.padding = (k,), (0,)
+            fcn.convs.convs[0] = conv
+            self.left = max(0, left)
 
-    net.__init__, net.forward = __init__, forward
+        def forward(self, x, lengths=None):
+            k, body = self.k, self.fcn.convs
+            steps = (x.shape[1] + k - 1) // k
+            short = None if lengths is None else (lengths + k - 1) // k
+            valid = None if short is None else _layers.valid_mask(short, steps)
+            h = x.transpose(1, 2)  # padding steps are zero (scaled input)
+            right = steps * k + body.convs[0].kernel_size[0] - x.shape[1]
+            h = nn.functional.pad(h, (self.left, right))
+            for i, conv in enumerate(body.convs):
+                h = conv(h)[..., :steps]
+                if valid is not None:
+                    h = _layers.masked_norm_relu(body.norms[i], h, valid)
+                else:
+                    h = torch.relu(body.norms[i](h))
+                if i < len(body.excite):
+                    h = body.excite[i](h, short)
+            return _layers.time_mean(h, short)
+
+    def __init__(self, *args, **kwargs):
+        plain(self, *args, **kwargs)
+        if self.fcn is not None and self.fcn_downsample > 1:
+            # the network then hands the branch every step (averaging runs
+            # of 1), and the branch strides instead
+            self.fcn = Strided(self.fcn, self.fcn_downsample)
+            self.fcn_downsample = 1
+
+    net.__init__ = __init__
 
 
 def cosine_callback():
